@@ -1,0 +1,1 @@
+"""The ``action-run`` command line."""

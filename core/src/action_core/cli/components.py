@@ -1,0 +1,100 @@
+"""``action-run list | info | config show | commands``: what the registry holds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import tomli_w
+
+from action_core.config import apply_overrides, load_source
+from action_core.plugins import get_host, get_registry
+from action_core.registry import KINDS, RegistryError, normalize_kind
+
+
+def _report_skips() -> None:
+    for line in get_host().report():
+        print(f"note: plugin {line}", file=sys.stderr)
+
+
+def list_main(argv: list[str]) -> int:
+    """Print registered components of one kind with their plugin and summary."""
+    parser = argparse.ArgumentParser(prog="action-run list", description="List registered components.")
+    parser.add_argument("kind", help=f"one of: {', '.join(KINDS)} (plural accepted)")
+    args = parser.parse_args(argv)
+    kind = normalize_kind(args.kind)
+    host = get_host()
+    host.load_all()
+    entries = list(get_registry().entries(kind))
+    if not entries:
+        print(f"no {kind}s registered")
+    width = max((len(e.name) for e in entries), default=0)
+    for e in entries:
+        print(f"{e.name:<{width}}  [{e.plugin}]  {e.summary}".rstrip())
+    _report_skips()
+    return 0
+
+
+def info_main(argv: list[str]) -> int:
+    """Show one component: kind, plugin, distribution, target, summary and metadata."""
+    parser = argparse.ArgumentParser(prog="action-run info", description="Describe a registered component.")
+    parser.add_argument("name")
+    parser.add_argument("--kind", help="restrict to one kind")
+    args = parser.parse_args(argv)
+    registry = get_registry()
+    get_host().load_all()
+    kinds = [normalize_kind(args.kind)] if args.kind else list(KINDS)
+    found = []
+    last_error: RegistryError | None = None
+    for kind in kinds:
+        try:
+            found.append(registry.get(kind, args.name))
+        except RegistryError as e:
+            last_error = e
+    if not found:
+        raise RegistryError(
+            str(last_error) if len(kinds) == 1 else f"no component named {args.name!r} of any kind"
+        )
+    for e in found:
+        print(f"{e.kind} {e.name}")
+        print(f"  plugin:       {e.plugin} ({e.distribution} {e.version})")
+        print(f"  target:       {e.target}")
+        if e.summary:
+            print(f"  summary:      {e.summary}")
+        for k, v in e.meta.items():
+            print(f"  {k + ':':<13} {v}")
+    return 0
+
+
+def config_main(argv: list[str]) -> int:
+    """``config show SOURCE [--set k=v ...]``: print the resolved config as TOML."""
+    parser = argparse.ArgumentParser(prog="action-run config", description="Show resolved configs.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    show = sub.add_parser("show", help="print a preset or config file after _base_ and overrides")
+    show.add_argument("source", help="preset name or config file")
+    show.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    show.add_argument("--check", action="store_true", help="also validate it as an experiment config")
+    args = parser.parse_args(argv)
+    data = apply_overrides(load_source(args.source), args.overrides)
+    if args.check:
+        from action_core.config import structure
+        from action_core.engine.schema import ExperimentConfig
+
+        structure(ExperimentConfig, data, source=args.source)
+    sys.stdout.write(tomli_w.dumps(data))
+    return 0
+
+
+def commands_main(argv: list[str]) -> int:
+    """List the subcommands plugins add."""
+    argparse.ArgumentParser(prog="action-run commands", description="List plugin subcommands.").parse_args(
+        argv
+    )
+    get_host().load_all()
+    entries = list(get_registry().entries("command"))
+    for e in entries:
+        print(f"{e.name:<14} [{e.plugin}]  {e.summary}".rstrip())
+    if not entries:
+        print("no plugin adds commands")
+    _report_skips()
+    return 0

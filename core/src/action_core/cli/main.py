@@ -1,0 +1,118 @@
+"""``action-run``: the toolkit's command line.
+
+``action-run --help`` and ``action-run plugins`` import neither torch nor any plugin module: commands
+are looked up in a table of dotted targets and imported only when run. Plugins add commands through
+the ``action_register_commands`` hook; they are found when a command name is not one of core's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from action_core.errors import ActionError
+
+# name → (dotted "module:function" taking argv and returning an exit code, one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plugins": (
+        "action_core.cli.plugins:main",
+        "list installed plugins and their status; `plugins validate NAME`",
+    ),
+    "list": (
+        "action_core.cli.components:list_main",
+        "list registered components of a kind (models, presets, ...)",
+    ),
+    "info": ("action_core.cli.components:info_main", "show where a component comes from and what it is"),
+    "config": (
+        "action_core.cli.components:config_main",
+        "`config show PRESET_OR_FILE [--set k=v]`: resolved config",
+    ),
+    "commands": ("action_core.cli.components:commands_main", "list the subcommands that plugins add"),
+}
+
+EPILOG = """\
+Plugins add further commands (for example `action-run kinetics prepare`); `action-run commands` lists them.
+Environment: ACTION_STRICT_PLUGINS=1 (plugin failures are fatal), ACTION_PLUGINS=a,b (allow-list),
+ACTION_DISABLE_PLUGINS=a,b (deny-list), ACTION_DISABLE_PLUGIN_AUTOLOAD=1 (load only plugins asked for).
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="action-run",
+        description="Train, test and run video action recognition and localization models.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="load only this plugin (and what it depends on); repeatable",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("--version", action="store_true", help="print the version of action-core and exit")
+    commands = "\n".join(f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items())
+    parser.add_argument("command", nargs="?", help=f"one of:\n{commands}")
+    parser.add_argument(
+        "args", nargs=argparse.REMAINDER, help="arguments of the command (see COMMAND --help)"
+    )
+    parser.usage = "action-run [--plugin NAME] [-v] COMMAND [ARGS...]\n\ncommands:\n" + commands
+    return parser
+
+
+def _resolve(target: str) -> Callable[[list[str]], int | None]:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``action-run``; returns the process exit code."""
+    parser = _parser()
+    ns = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    level = logging.WARNING if ns.verbose == 0 else logging.INFO if ns.verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if ns.version:
+        from action_core.plugins.host import core_version
+
+        print(f"action-core {core_version()}")
+        return 0
+    if not ns.command:
+        parser.print_help()
+        return 2
+    try:
+        if ns.plugin:
+            from action_core.plugins import get_host
+
+            get_host().restrict_to(ns.plugin)
+        if ns.command in COMMANDS:
+            func = _resolve(COMMANDS[ns.command][0])
+        else:
+            func = _plugin_command(ns.command)
+        code = func(list(ns.args))
+        return int(code or 0)
+    except ActionError as e:
+        print(f"action-run: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("action-run: interrupted", file=sys.stderr)
+        return 130
+
+
+def _plugin_command(name: str) -> Callable[[list[str]], int | None]:
+    from action_core.plugins import get_registry
+    from action_core.registry import RegistryError
+
+    try:
+        entry = get_registry().get("command", name)
+    except RegistryError as e:
+        raise RegistryError(f"unknown command {name!r}. Core commands: {', '.join(COMMANDS)}. ({e})") from e
+    return entry.load()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Typed configuration: files (TOML, or YAML when PyYAML is installed), presets, dotted overrides.
+
+Configs are data, never executed. A config source is a file path or the name of a registered preset.
+Either may name a base with ``_base_ = "other_preset_or_path"``; the child's keys are merged over the
+base's (tables merged recursively, everything else replaced). Overrides from the command line are
+``dotted.key=value`` strings whose value is read as a TOML value (``0.01``, ``true``, ``[1, 2]``,
+``"text"``) or, when that fails, as a bare string; the structuring step then converts and validates it
+against the field's declared type, so errors name the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, MutableMapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+import tomli_w
+
+from action_core.errors import ConfigError, RegistryError
+
+T = TypeVar("T")
+BASE_KEY = "_base_"
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML or YAML file into a dict; a syntax error names the file and the line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {str(p)!r}: {e.strerror or e}") from e
+    return parse_text(text, source=str(p), fmt=p.suffix.lower().lstrip(".") or "toml")
+
+
+def parse_text(text: str, *, source: str, fmt: str = "toml") -> dict[str, Any]:
+    """Parse config text of format ``toml`` or ``yaml``; ``source`` names it in errors."""
+    if fmt in {"yaml", "yml"}:
+        try:
+            import yaml
+        except ImportError as e:
+            raise ConfigError(f"{source}: YAML configs need PyYAML: pip install 'action-core[yaml]'") from e
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ConfigError(f"{source}:{where} malformed YAML: {getattr(e, 'problem', e)}") from e
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{source}: a config file must hold a mapping at top level, not {type(data).__name__}"
+            )
+        return data
+    if fmt != "toml":
+        raise ConfigError(f"{source}: unsupported config format {fmt!r}; use .toml (or .yaml with PyYAML)")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: malformed TOML: {e}") from e
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The mapping of a registered preset (a deep copy, safe to modify)."""
+    from action_core.plugins import get_registry
+
+    entry = get_registry().get("preset", name)
+    target = entry.target
+    module_name, _, attr = target.partition(":")
+    if attr.endswith((".toml", ".yaml", ".yml")):
+        try:
+            text = resources.files(module_name).joinpath(attr).read_text(encoding="utf-8")
+        except (OSError, ModuleNotFoundError) as e:
+            raise ConfigError(
+                f"preset {name!r} of plugin {entry.plugin!r}: cannot read resource {target!r}: {e}"
+            ) from e
+        return parse_text(text, source=f"preset {name!r} ({target})", fmt=Path(attr).suffix.lstrip("."))
+    value = entry.load()
+    if callable(value):
+        value = value()
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"preset {name!r} ({target}) is a {type(value).__name__}, not a mapping")
+    return copy.deepcopy(dict(value))
+
+
+def merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    """Child over base: nested tables merge, other values replace."""
+    out = copy.deepcopy(dict(base))
+    for key, value in child.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_source(source: str | Path, *, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Load a config file or preset by name, resolving ``_base_`` chains."""
+    key = str(source)
+    if key in _seen:
+        raise ConfigError(f"config {key!r} inherits from itself through {' -> '.join(_seen)}")
+    path = Path(key)
+    if path.suffix.lower() in {".toml", ".yaml", ".yml"} or path.exists():
+        data = read_file(path)
+        base_dir: Path | None = path.parent
+    else:
+        try:
+            data = load_preset(key)
+        except RegistryError as e:
+            raise ConfigError(f"{key!r} is neither a config file nor a known preset: {e}") from e
+        base_dir = None
+    base = data.pop(BASE_KEY, None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{key}: {BASE_KEY} must be a preset name or a file path, not {base!r}")
+    if base_dir is not None and (base_dir / base).exists():
+        base = str(base_dir / base)
+    return merge(load_source(base, _seen=(*_seen, key)), data)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"optim.lr=0.01"`` → (["optim", "lr"], 0.01)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {text!r} is not of the form dotted.key=value (e.g. optim.lr=0.01)")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: MutableMapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``dotted.key=value`` overrides to a config mapping (a new dict is returned)."""
+    out = copy.deepcopy(dict(data))
+    for text in overrides:
+        path, value = parse_override(text)
+        node: MutableMapping[str, Any] = out
+        for i, part in enumerate(path[:-1]):
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            elif not isinstance(nxt, MutableMapping):
+                raise ConfigError(
+                    f"override {text!r}: {'.'.join(path[: i + 1])} is a {type(nxt).__name__}, not a table"
+                )
+            node = nxt
+        node[path[-1]] = value
+    return out
+
+
+def structure(cls: type[T], data: Mapping[str, Any], *, source: str = "config") -> T:
+    """Build the attrs class ``cls`` from ``data``; every problem is reported with its dotted key."""
+    try:
+        return _converter.structure(dict(data), cls)
+    except Exception as e:
+        lines = _describe_errors(e)
+        raise ConfigError(f"{source}: invalid configuration:\n  " + "\n  ".join(lines)) from e
+
+
+def _describe_errors(exc: BaseException) -> list[str]:
+    lines: list[str] = []
+    if isinstance(exc, cattrs.BaseValidationError):
+        messages = cattrs.transform_error(exc, path="$", format_exception=_format_exception)
+    else:
+        messages = [str(exc)]
+    for msg in messages:
+        text, _, path = msg.rpartition(" @ ")
+        if not _:
+            lines.append(msg)
+            continue
+        key = path.replace("$.", "").replace("$", "").lstrip(".") or "<top level>"
+        text = _unknown_keys(text) or text
+        named = re.match(r"'(\w+)' (must .*)", text)
+        if named:  # an attrs validator names the field itself: move it into the key path
+            key = f"{key}.{named.group(1)}" if key != "<top level>" else named.group(1)
+            text = named.group(2)
+        lines.append(f"{key}: {text}")
+    return lines or [f"{type(exc).__name__}: {exc}"]
+
+
+def _format_exception(exc: BaseException, type_: Any) -> str:
+    # attrs validators already say which field and which value; keep their words.
+    if isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, cattrs.BaseValidationError):
+        text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        if text and "invalid literal" not in text and "could not convert" not in text:
+            return text
+    return cattrs.v.format_exception(exc, type_)
+
+
+def _unknown_keys(text: str) -> str | None:
+    if text.startswith("extra fields found"):
+        return "unknown key(s) " + text.partition("(")[2].rstrip(")") + "; check the spelling"
+    return None
+
+
+def unstructure(obj: Any) -> dict[str, Any]:
+    """A plain, TOML-serialisable mapping of an attrs config (``None`` values dropped)."""
+    return _drop_none(_converter.unstructure(obj))
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def save(config: Any, path: str | Path) -> Path:
+    """Write a config (attrs instance or mapping) as TOML; returns the path."""
+    data = unstructure(config) if attrs.has(type(config)) else _drop_none(dict(config))
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return p
+
+
+def load_config(source: str | Path, overrides: Iterable[str] = (), cls: type[T] | None = None) -> Any:
+    """Resolve a file or preset, apply overrides and, when ``cls`` is given, structure and validate it."""
+    data = apply_overrides(load_source(source), overrides)
+    if cls is None:
+        return data
+    return structure(cls, data, source=str(source))

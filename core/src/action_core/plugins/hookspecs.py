@@ -1,0 +1,153 @@
+"""The plugin contract: hook specifications of the ``action`` pluggy project.
+
+This module is the documented, versioned API that plugins implement. It is described by
+:data:`PLUGIN_API_VERSION`; a plugin declares the version it was written for in a module attribute
+``ACTION_PLUGIN_API = "1.0"``. A different major version is refused, a newer minor version is loaded
+with a warning.
+
+Registration hooks receive a ``register`` callable::
+
+    register(name: str, target: str, *, summary: str = "", **meta) -> None
+
+where ``target`` is a dotted ``"package.module:attribute"`` string. Nothing is imported when a plugin
+registers, so listing what exists never imports torch or the plugin's model code. Hooks evolve by adding
+arguments; existing arguments are deprecated before they are removed.
+
+Run-time hooks observe training; they are called with the running :class:`~action_core.engine` run object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import pluggy
+
+PROJECT_NAME = "action"
+PLUGIN_API_VERSION = "1.0"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+class Register(Protocol):
+    """The callable passed to every registration hook."""
+
+    def __call__(self, name: str, target: str, *, summary: str = "", **meta: Any) -> None: ...
+
+
+@hookspec
+def action_register_models(register: Register) -> None:
+    """Register complete models (recognizers, localizers) by name.
+
+    ``target`` is a keyword-only builder returning an ``nn.Module``. Useful ``meta`` keys:
+    ``params`` (parameter count of the default configuration), ``example_kwargs`` (small builder
+    arguments for the conformance kit) and ``example_input`` (the input shape for one tiny forward).
+    """
+
+
+@hookspec
+def action_register_backbones(register: Register) -> None:
+    """Register backbones (feature extractors) by name; ``target`` is a keyword-only builder."""
+
+
+@hookspec
+def action_register_necks(register: Register) -> None:
+    """Register necks placed between a backbone and a head; ``target`` is a keyword-only builder."""
+
+
+@hookspec
+def action_register_heads(register: Register) -> None:
+    """Register classification / localization heads; ``target`` is a keyword-only builder."""
+
+
+@hookspec
+def action_register_losses(register: Register) -> None:
+    """Register loss functions; ``target`` is a class or builder returning an ``nn.Module``."""
+
+
+@hookspec
+def action_register_datasets(register: Register) -> None:
+    """Register datasets.
+
+    ``target`` is ``build(split, *, root, pipeline, test_mode, **args)`` returning a dataset whose
+    items follow the documented sample schema and which has ``classes`` and ``multi_label``.
+    """
+
+
+@hookspec
+def action_register_transforms(register: Register) -> None:
+    """Register pipeline steps (samplers, decoders, transforms) usable as ``{"type": name}``."""
+
+
+@hookspec
+def action_register_samplers(register: Register) -> None:
+    """Register frame samplers usable as the first pipeline step."""
+
+
+@hookspec
+def action_register_metrics(register: Register) -> None:
+    """Register metrics; ``target`` is a class with ``update``, ``compute`` and ``reset``."""
+
+
+@hookspec
+def action_register_presets(register: Register) -> None:
+    """Register named ready-to-run experiments.
+
+    ``target`` is ``"pkg.module:ATTR"`` (a mapping, or a zero-argument function returning one) or a
+    package resource ``"pkg:presets/name.toml"``.
+    """
+
+
+@hookspec
+def action_register_converters(register: Register) -> None:
+    """Register checkpoint converters (for example MMAction2 state dicts to this toolkit's keys)."""
+
+
+@hookspec
+def action_register_commands(register: Register) -> None:
+    """Register ``action-run`` subcommands; ``target`` is ``main(argv: list[str]) -> int | None``."""
+
+
+@hookspec
+def action_on_train_start(run: Any) -> None:
+    """Called once when a training run starts, after the model and data are built."""
+
+
+@hookspec
+def action_on_epoch_end(run: Any, epoch: int, metrics: Mapping[str, float]) -> None:
+    """Called at the end of every training epoch with that epoch's metrics."""
+
+
+@hookspec
+def action_on_log(run: Any, step: int, scalars: Mapping[str, float]) -> None:
+    """Called whenever the engine logs scalars (loss, learning rate, metrics)."""
+
+
+@hookspec
+def action_on_train_end(run: Any, metrics: Mapping[str, float]) -> None:
+    """Called once when a training run ends, with the final metrics."""
+
+
+REGISTRATION_HOOKS: dict[str, str] = {
+    "action_register_models": "model",
+    "action_register_backbones": "backbone",
+    "action_register_necks": "neck",
+    "action_register_heads": "head",
+    "action_register_losses": "loss",
+    "action_register_datasets": "dataset",
+    "action_register_transforms": "transform",
+    "action_register_samplers": "sampler",
+    "action_register_metrics": "metric",
+    "action_register_presets": "preset",
+    "action_register_converters": "converter",
+    "action_register_commands": "command",
+}
+"""Registration hook name → the component kind it fills."""
+
+RUNTIME_HOOKS: tuple[str, ...] = (
+    "action_on_train_start",
+    "action_on_epoch_end",
+    "action_on_log",
+    "action_on_train_end",
+)

@@ -1,0 +1,38 @@
+"""First-party plugins by name prefix, to tell users which distribution to install.
+
+This table holds names only; it imports nothing and is only used to improve error messages.
+"""
+
+from __future__ import annotations
+
+FIRST_PARTY: dict[str, str] = {
+    "tsn": "action-tsn",
+    "tsm": "action-tsm",
+    "resnet3d": "action-resnet3d",
+    "i3d": "action-i3d",
+    "slowonly": "action-slowonly",
+    "slowfast": "action-slowfast",
+    "r2plus1d": "action-r2plus1d",
+    "bsn": "action-bsn",
+    "bmn": "action-bmn",
+    "kinetics": "action-kinetics",
+    "ucf101": "action-ucf101",
+    "hmdb51": "action-hmdb51",
+    "sthv1": "action-something",
+    "sthv2": "action-something",
+    "something": "action-something",
+    "mmit": "action-mit",
+    "mit": "action-mit",
+    "thumos14": "action-thumos14",
+    "activitynet": "action-activitynet",
+    "synthetic": "action-synthetic",
+}
+
+
+def install_hint(name: str) -> str | None:
+    """``pip install action-x`` for a component or plugin name that a first-party plugin provides."""
+    lowered = name.lower().rpartition(":")[2]
+    for prefix in sorted(FIRST_PARTY, key=len, reverse=True):
+        if lowered == prefix or lowered.startswith(prefix + "_") or lowered.startswith(prefix):
+            return f"pip install {FIRST_PARTY[prefix]}"
+    return None

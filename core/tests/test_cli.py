@@ -1,0 +1,126 @@
+"""`action-run` as a user runs it: subprocesses, real plugin metadata, no torch for listing commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from action_core.cli.main import main
+
+PLUGIN = """
+from action_core import hookimpl
+ACTION_PLUGIN_API = "1.0"
+
+@hookimpl
+def action_register_models(register):
+    register("demo_net", "fake_clidemo.models:demo_net", summary="a demo network")
+
+@hookimpl
+def action_register_presets(register):
+    register("demo_preset", "fake_clidemo.plugin:PRESET")
+
+@hookimpl
+def action_register_commands(register):
+    register("hello", "fake_clidemo.plugin:hello", summary="say hello")
+
+PRESET = {"optim": {"lr": 0.1}, "epochs": 2}
+
+def hello(argv):
+    print("hello from a plugin", *argv)
+    return 0
+"""
+
+
+def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "action_core.cli.main", *args], capture_output=True, text=True, env=env
+    )
+
+
+def _imported_modules(*args: str, env_extra: dict[str, str]) -> set[str]:
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['action-run', *{list(args)!r}]\n"
+        "from action_core.cli.main import main\n"
+        "import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main(sys.argv[1:])\n    except SystemExit:\n        pass\n"
+        "print('\\n'.join(sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, **env_extra)
+    )
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("args", [("--help",), ("plugins",)])
+def test_help_and_plugins_import_no_torch_and_no_plugin(make_plugin, site_dir, args):
+    make_plugin("clidemo", PLUGIN)
+    modules = _imported_modules(*args, env_extra={"PYTHONPATH": str(site_dir)})
+    assert "torch" not in modules
+    assert not any(m.startswith("fake_clidemo") for m in modules)
+
+
+def test_help_and_plugins_are_fast(make_plugin, site_dir):
+    make_plugin("clidemo", PLUGIN)
+    env = {"PYTHONPATH": str(site_dir)}
+    for args, budget in ((("--help",), 0.3), (("plugins",), 0.5)):
+        best = min(_timed(args, env) for _ in range(3))
+        assert best <= budget, f"action-run {' '.join(args)} took {best:.2f}s (budget {budget}s)"
+
+
+def _timed(args: tuple[str, ...], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    assert _run(*args, env_extra=env).returncode == 0
+    return time.perf_counter() - start
+
+
+def test_plugins_lists_status(make_plugin, site_dir, capsys):
+    make_plugin("clidemo", PLUGIN)
+    make_plugin("broken", "raise ImportError('missing dependency xyz')\n")
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "clidemo  action-clidemo 0.1.0  not loaded" in out
+    assert main(["plugins", "--load"]) == 0
+    out = capsys.readouterr().out
+    assert "clidemo  action-clidemo 0.1.0  loaded" in out
+    assert "broken   action-broken 0.1.0   skipped: import of 'fake_broken.plugin' failed" in out
+
+
+def test_list_info_config_and_plugin_command(make_plugin, site_dir, capsys):
+    make_plugin("clidemo", PLUGIN)
+    assert main(["list", "models"]) == 0
+    assert "demo_net  [clidemo]  a demo network" in capsys.readouterr().out
+    assert main(["info", "demo_net"]) == 0
+    assert "fake_clidemo.models:demo_net" in capsys.readouterr().out
+    assert main(["config", "show", "demo_preset", "--set", "optim.lr=0.5"]) == 0
+    assert "lr = 0.5" in capsys.readouterr().out
+    assert main(["hello", "world"]) == 0
+    assert "hello from a plugin world" in capsys.readouterr().out
+
+
+def test_errors_are_one_clear_line(make_plugin, site_dir, capsys):
+    make_plugin("clidemo", PLUGIN)
+    assert main(["info", "demo_nett", "--kind", "model"]) == 2
+    assert "Did you mean 'demo_net' (plugin clidemo)?" in capsys.readouterr().err
+    assert main(["--plugin", "tsm", "list", "models"]) == 2
+    assert "pip install action-tsm" in capsys.readouterr().err
+    assert main(["no-such-command"]) == 2
+    assert "unknown command 'no-such-command'" in capsys.readouterr().err
+
+
+def test_plugin_option_loads_only_that_plugin(make_plugin, site_dir, capsys):
+    make_plugin("clidemo", PLUGIN)
+    make_plugin(
+        "other",
+        PLUGIN.replace("fake_clidemo", "fake_other").replace("demo_", "other_").replace('"hello"', '"hi"'),
+    )
+    assert main(["--plugin", "other", "list", "models"]) == 0
+    out = capsys.readouterr().out
+    assert "other_net" in out and "demo_net" not in out

@@ -1,0 +1,1 @@
+ACTION_PLUGIN_API = "2.0"

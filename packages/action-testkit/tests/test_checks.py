@@ -1,0 +1,95 @@
+"""The conformance kit on small real plugins installed into a temporary site directory."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from action_testkit import validate_plugin
+
+MODELS = """
+import torch
+
+def tiny(*, num_classes=3, width=4):
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(num_classes))
+
+def positional(num_classes=3):
+    return torch.nn.Linear(2, num_classes)
+
+def wrong_shape(*, num_classes=3):
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(num_classes + 1))
+"""
+
+
+@pytest.fixture
+def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+
+    def make(name: str, plugin_source: str, models: str = MODELS) -> None:
+        info = site / f"action_{name}-0.1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: action-{name}\nVersion: 0.1.0\nRequires-Dist: action-core>=0.1\n"
+        )
+        (info / "entry_points.txt").write_text(f"[action.plugins]\n{name} = ck_{name}.plugin\n")
+        pkg = site / f"ck_{name}"
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+        (pkg / "plugin.py").write_text(textwrap.dedent(plugin_source))
+        (pkg / "models.py").write_text(models)
+
+    yield make
+    for mod in [m for m in sys.modules if m.startswith("ck_")]:
+        del sys.modules[mod]
+
+
+def test_valid_plugin_passes(install):
+    install(
+        "okay",
+        """
+        from action_core import hookimpl
+        ACTION_PLUGIN_API = "1.0"
+        @hookimpl
+        def action_register_models(register):
+            register("tiny", "ck_okay.models:tiny", example_kwargs={"num_classes": 5}, example_input=(2, 3, 4))
+        """,
+    )
+    report = validate_plugin("okay")
+    assert report.ok, report.render()
+    assert any("-> (2, 5)" in r.detail for r in report.results)
+
+
+def test_each_violation_is_reported(install):
+    install(
+        "bad",
+        """
+        import torch  # a plugin module must not import torch
+        from action_core import hookimpl
+        ACTION_PLUGIN_API = "1.0"
+        @hookimpl
+        def action_register_models(register):
+            register("positional", "ck_bad.models:positional")
+            register("missing", "ck_bad.models:not_there")
+            register("wrong_shape", "ck_bad.models:wrong_shape", example_kwargs={"num_classes": 2}, example_input=(1, 3))
+        """,
+    )
+    report = validate_plugin("bad")
+    assert not report.ok
+    failed = {r.name for r in report.results if r.status == "fail"}
+    assert "plugin module imports no torch" in failed
+    assert "model positional: keyword-only builder" in failed
+    assert "model missing: target resolves" in failed
+    assert "model wrong_shape: builds and runs a tiny forward" in failed
+
+
+def test_api_mismatch_and_unknown_plugin(install):
+    install("old", 'ACTION_PLUGIN_API = "0.3"\n')
+    report = validate_plugin("old")
+    assert not report.ok and "plugin API" in report.render()
+    assert not validate_plugin("does_not_exist").ok
