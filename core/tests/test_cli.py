@@ -71,7 +71,7 @@ def test_help_and_plugins_are_fast(make_plugin, site_dir):
     make_plugin("clidemo", PLUGIN)
     env = {"PYTHONPATH": str(site_dir)}
     for args, budget in ((("--help",), 0.3), (("plugins",), 0.5)):
-        best = min(_timed(args, env) for _ in range(3))
+        best = min(_timed(args, env) for _ in range(5))
         assert best <= budget, f"action-run {' '.join(args)} took {best:.2f}s (budget {budget}s)"
 
 

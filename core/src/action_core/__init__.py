@@ -12,14 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from action_core.errors import ActionError, ConfigError, PluginError, RegistryError
-from action_core.plugins import PLUGIN_API_VERSION, get_host, get_registry, hookimpl, hookspec, load_plugin
-from action_core.registry import Entry, Registry
+from action_core.plugins.hookspecs import PLUGIN_API_VERSION, hookimpl, hookspec
 
 __version__ = "0.1.0"
 
 
 def build(kind: str, name: str, /, **kwargs: Any) -> Any:
     """Look up ``name`` among the registered components of ``kind`` and call its target with ``kwargs``."""
+    from action_core.plugins.host import get_registry
+
     target = get_registry().load(kind, name)
     if not callable(target):
         raise RegistryError(f"{kind} {name!r} is not callable (its target is a {type(target).__name__})")
@@ -37,6 +38,11 @@ def build_dataset(name: str, /, **kwargs: Any) -> Any:
 
 
 _LAZY = {
+    "get_host": "action_core.plugins.host",
+    "get_registry": "action_core.plugins.host",
+    "load_plugin": "action_core.plugins.host",
+    "Entry": "action_core.registry",
+    "Registry": "action_core.registry",
     "Trainer": "action_core.engine",
     "evaluate": "action_core.engine",
     "predict": "action_core.engine",
@@ -47,7 +53,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    # Heavy parts (torch) are imported only when used, so `import action_core` stays fast.
+    # Everything beyond the hook markers is imported on first use, so `import action_core` (which every
+    # plugin module does) and `action-run --help` stay fast and never import torch.
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'action_core' has no attribute {name!r}")
@@ -60,17 +67,12 @@ __all__ = [
     "PLUGIN_API_VERSION",
     "ActionError",
     "ConfigError",
-    "Entry",
     "PluginError",
-    "Registry",
     "RegistryError",
     "build",
     "build_dataset",
     "build_model",
-    "get_host",
-    "get_registry",
     "hookimpl",
     "hookspec",
-    "load_plugin",
     *_LAZY,
 ]
