@@ -179,3 +179,13 @@ def test_runtime_hooks_reach_plugins(make_plugin):
     host.load_all()
     host.hook.action_on_log(run=None, step=3, scalars={"loss": 1.5})
     assert sys.modules["fake_observer.plugin"].SEEN == [(3, {"loss": 1.5})]
+
+
+def test_core_registers_its_own_metrics_and_they_load(site_dir):
+    host = PluginHost()
+    names = host.registry.names("metric")
+    assert {"accuracy", "mean_class_accuracy", "multilabel_map", "activitynet_proposal"} <= set(names)
+    for name in names:
+        entry = host.registry.get("metric", name)
+        assert entry.plugin == "core"
+        assert callable(entry.load())

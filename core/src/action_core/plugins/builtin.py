@@ -9,7 +9,27 @@ ACTION_PLUGIN_API = PLUGIN_API_VERSION
 
 @hookimpl
 def action_register_metrics(register: Register) -> None:
-    """Classification metrics of :mod:`action_core.evaluation`."""
+    """Classification and localization metrics of :mod:`action_core.evaluation`."""
+    ev = "action_core.evaluation"
+    register("accuracy", f"{ev}.metric:AccMetric", summary="top-k accuracy (top1, top5)")
+    register("mean_class_accuracy", f"{ev}.metric:MeanClassAccuracy", summary="mean per-class accuracy")
+    register("multilabel_map", f"{ev}.metric:MultiLabelMAP", summary="mean average precision, multi-label")
+    register("confusion_matrix", f"{ev}.metric:ConfusionMatrix", summary="confusion matrix")
+    register(
+        "activitynet_proposal",
+        f"{ev}.localization:ActivityNetProposalMetric",
+        summary="ActivityNet proposals: AR@AN and AUC",
+    )
+    register(
+        "activitynet_detection",
+        f"{ev}.localization:ActivityNetDetectionMetric",
+        summary="ActivityNet detection mAP at tIoU 0.5:0.05:0.95",
+    )
+    register(
+        "thumos14_detection",
+        f"{ev}.localization:Thumos14DetectionMetric",
+        summary="THUMOS14 detection mAP at tIoU 0.3:0.1:0.7",
+    )
 
 
 @hookimpl
