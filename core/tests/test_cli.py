@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -86,17 +87,17 @@ def test_plugins_lists_status(make_plugin, site_dir, capsys):
     make_plugin("broken", "raise ImportError('missing dependency xyz')\n")
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
-    assert "clidemo  action-clidemo 0.1.0  not loaded" in out
+    assert re.search(r"clidemo +action-clidemo 0.1.0 +not loaded", out)
     assert main(["plugins", "--load"]) == 0
     out = capsys.readouterr().out
-    assert "clidemo  action-clidemo 0.1.0  loaded" in out
-    assert "broken   action-broken 0.1.0   skipped: import of 'fake_broken.plugin' failed" in out
+    assert re.search(r"clidemo +action-clidemo 0.1.0 +loaded", out)
+    assert re.search(r"broken +action-broken 0.1.0 +skipped: import of 'fake_broken.plugin' failed", out)
 
 
 def test_list_info_config_and_plugin_command(make_plugin, site_dir, capsys):
     make_plugin("clidemo", PLUGIN)
     assert main(["list", "models"]) == 0
-    assert "demo_net  [clidemo]  a demo network" in capsys.readouterr().out
+    assert re.search(r"demo_net +\[clidemo\]  a demo network", capsys.readouterr().out)
     assert main(["info", "demo_net"]) == 0
     assert "fake_clidemo.models:demo_net" in capsys.readouterr().out
     assert main(["config", "show", "demo_preset", "--set", "optim.lr=0.5"]) == 0
@@ -109,8 +110,8 @@ def test_errors_are_one_clear_line(make_plugin, site_dir, capsys):
     make_plugin("clidemo", PLUGIN)
     assert main(["info", "demo_nett", "--kind", "model"]) == 2
     assert "Did you mean 'demo_net' (plugin clidemo)?" in capsys.readouterr().err
-    assert main(["--plugin", "tsm", "list", "models"]) == 2
-    assert "pip install action-tsm" in capsys.readouterr().err
+    assert main(["--plugin", "no_such_plugin", "list", "models"]) == 2
+    assert "no plugin named 'no_such_plugin' is installed" in capsys.readouterr().err
     assert main(["no-such-command"]) == 2
     assert "unknown command 'no-such-command'" in capsys.readouterr().err
 

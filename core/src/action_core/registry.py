@@ -135,8 +135,12 @@ class Registry:
         return sorted(self._entries[normalize_kind(kind)])
 
     def __contains__(self, key: tuple[str, str]) -> bool:
+        """``("model", "tsm_r50") in registry``; like :meth:`get`, a miss first loads pending plugins."""
         kind, name = key
-        return self._find(normalize_kind(kind), name) is not None
+        kind = normalize_kind(kind)
+        if self._find(kind, name) is not None:
+            return True
+        return self._on_miss is not None and self._on_miss() and self._find(kind, name) is not None
 
     def _find(self, kind: str, name: str) -> list[Entry] | None:
         plugin, sep, short = name.rpartition(":")

@@ -1,0 +1,120 @@
+"""``action-run flops`` and ``action-run export``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from action_core.errors import ActionError
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(p) for p in text.replace("x", ",").split(",") if p.strip())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"input shape {text!r} must be integers like 1,8,3,224,224") from e
+    if not shape or any(s <= 0 for s in shape):
+        raise argparse.ArgumentTypeError(f"input shape {text!r} must be positive integers like 1,8,3,224,224")
+    return shape
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source",
+        help="a registered model name, a preset or config file, or a checkpoint written by `action-run train`",
+    )
+    parser.add_argument("--checkpoint", help="weights to load into the model (safe loading: weights only)")
+    parser.add_argument("--num-classes", type=int, help="override the number of classes")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    parser.add_argument(
+        "--input-shape", type=_shape, help="one input batch, e.g. 1,8,3,224,224 (N,T,C,H,W for 2D)"
+    )
+
+
+def build_model_from_source(
+    source: str, *, overrides: list[str] = (), num_classes: int | None = None, checkpoint: str | None = None
+) -> Any:
+    """A model from a model name, a preset/config (``[model]`` table) or a training checkpoint."""
+    import action_core as ac
+    from action_core.config import apply_overrides, load_source
+    from action_core.plugins import get_registry
+
+    model_cfg: dict[str, Any] | None = None
+    path = Path(source)
+    if path.suffix in {".pth", ".pt", ".ckpt"}:
+        from action_core.engine.checkpoint import load_checkpoint
+
+        state = load_checkpoint(path)
+        config = state.get("config")
+        if not isinstance(config, dict) or "model" not in config:
+            raise ActionError(
+                f"checkpoint {source!r} does not record its config; pass the preset or config it was trained "
+                f"with as SOURCE and the file as --checkpoint"
+            )
+        model_cfg = apply_overrides(config, overrides)["model"]
+        checkpoint = checkpoint or source
+    elif ("model", source) in get_registry():
+        model_cfg = {"type": source, "args": {}}
+    else:
+        model_cfg = apply_overrides(load_source(source), overrides).get("model")
+        if not isinstance(model_cfg, dict) or "type" not in model_cfg:
+            raise ActionError(f"config {source!r} has no [model] table with a 'type'")
+    kwargs = dict(model_cfg.get("args", {}))
+    classes = num_classes if num_classes is not None else model_cfg.get("num_classes")
+    if classes is not None:
+        kwargs["num_classes"] = classes
+    model = ac.build_model(model_cfg["type"], **kwargs)
+    if checkpoint:
+        from action_core.engine.inference import load_weights
+
+        load_weights(model, checkpoint)
+    return model
+
+
+def flops_main(argv: list[str]) -> int:
+    """Parameters and FLOPs (torch.utils.flop_counter) with a per-module table."""
+    parser = argparse.ArgumentParser(
+        prog="action-run flops",
+        description="Count parameters and FLOPs of a model (2 FLOPs per multiply-accumulate; GMACs is "
+        "the figure MMAction2 publishes as FLOPs).",
+    )
+    _add_model_args(parser)
+    parser.add_argument("--depth", type=int, default=2, help="module nesting shown in the table")
+    args = parser.parse_args(argv)
+    from action_core.tools.flops import count_flops, default_input_shape
+
+    model = build_model_from_source(
+        args.source, overrides=args.overrides, num_classes=args.num_classes, checkpoint=args.checkpoint
+    )
+    report = count_flops(model, args.input_shape or default_input_shape(model))
+    print(report.render(depth=args.depth))
+    return 0
+
+
+def export_main(argv: list[str]) -> int:
+    """Export to ONNX or TorchScript and verify against the eager model."""
+    parser = argparse.ArgumentParser(
+        prog="action-run export", description="Export a model to ONNX or TorchScript and verify its outputs."
+    )
+    _add_model_args(parser)
+    parser.add_argument("--format", choices=["onnx", "torchscript"], required=True)
+    parser.add_argument("--out", help="output file (default: <model>.onnx / .pt next to the source)")
+    parser.add_argument("--atol", type=float, default=1e-4, help="largest accepted |exported - eager|")
+    args = parser.parse_args(argv)
+    from action_core.tools.export import export_model
+    from action_core.tools.flops import default_input_shape
+
+    model = build_model_from_source(
+        args.source, overrides=args.overrides, num_classes=args.num_classes, checkpoint=args.checkpoint
+    )
+    out = args.out or f"{Path(args.source).stem}.{'onnx' if args.format == 'onnx' else 'pt'}"
+    report = export_model(
+        model,
+        out,
+        format=args.format,
+        input_shape=args.input_shape or default_input_shape(model),
+        atol=args.atol,
+    )
+    print(report.render())
+    return 0

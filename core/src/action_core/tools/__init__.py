@@ -1,0 +1,1 @@
+"""Analysis and deployment tools: parameter and FLOP counts, ONNX / TorchScript export."""
