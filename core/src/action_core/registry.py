@@ -6,7 +6,6 @@ exists imports nothing. :meth:`Entry.load` imports the target when it is needed.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -167,6 +166,8 @@ class Registry:
         return found[0]
 
     def _missing_message(self, kind: str, name: str) -> str:
+        import difflib
+
         msg = f"no {kind} {name!r}."
         close = difflib.get_close_matches(name, list(self._entries[kind]), n=3, cutoff=0.6)
         if close:

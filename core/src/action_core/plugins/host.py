@@ -33,8 +33,6 @@ from typing import Any
 
 import attrs
 import pluggy
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.version import InvalidVersion, Version
 
 from action_core.errors import PluginError, RegistryError
 from action_core.plugins import hookspecs
@@ -90,18 +88,25 @@ def core_version() -> str:
         return "0+unknown"
 
 
-def _requirements_of(dist: metadata.Distribution | None) -> list[Requirement]:
-    reqs: list[Requirement] = []
+_REQUIREMENT = re.compile(
+    r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;()]*)\)?\s*(?:;(.*))?$"
+)
+
+
+def _requirements_of(dist: metadata.Distribution | None) -> list[tuple[str, str]]:
+    """(canonical name, specifier) of a distribution's unconditional requirements.
+
+    A regular expression rather than ``packaging`` keeps ``action-run plugins`` fast; requirements with
+    an environment marker (extras, platforms) are left out.
+    """
+    reqs: list[tuple[str, str]] = []
     if dist is None:
         return reqs
     for raw in dist.requires or []:
-        try:
-            req = Requirement(raw)
-        except InvalidRequirement:
+        match = _REQUIREMENT.match(raw)
+        if match is None or (match.group(3) and match.group(3).strip()):
             continue
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
-        reqs.append(req)
+        reqs.append((_canonical(match.group(1)), match.group(2).strip().replace(" ", "")))
     return reqs
 
 
@@ -113,13 +118,9 @@ def discover() -> dict[str, PluginInfo]:
         dist_name = dist.metadata["Name"] if dist is not None else "unknown"
         version = dist.version if dist is not None else "unknown"
         reqs = _requirements_of(dist)
-        requires_core = next(
-            (str(r.specifier) for r in reqs if _canonical(r.name) == CORE_DISTRIBUTION), None
-        )
+        requires_core = next((spec for req, spec in reqs if req == CORE_DISTRIBUTION), None)
         requires_plugins = tuple(
-            _canonical(r.name)
-            for r in reqs
-            if _canonical(r.name).startswith("action-") and _canonical(r.name) != CORE_DISTRIBUTION
+            req for req, _ in reqs if req.startswith("action-") and req != CORE_DISTRIBUTION
         )
         info = PluginInfo(
             name=ep.name,
@@ -147,14 +148,15 @@ def check_core_requirement(info: PluginInfo, running: str | None = None) -> str 
     """Why the running core does not satisfy the plugin's declared requirement, or None if it does."""
     if not info.requires_core:
         return None
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
     running = running or core_version()
     try:
         version = Version(running)
-    except InvalidVersion:
+        spec = SpecifierSet(info.requires_core)
+    except (InvalidVersion, InvalidSpecifier):
         return None
-    from packaging.specifiers import SpecifierSet
-
-    spec = SpecifierSet(info.requires_core)
     if spec.contains(version, prereleases=True):
         return None
     return (
