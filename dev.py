@@ -2,7 +2,7 @@
 """Set up a development environment and run the project's main jobs. Standard library only.
 
     python3 dev.py demo     # set up, then train + evaluate TSM and TSN on the synthetic dataset
-    python3 dev.py test     # set up, then build wheels, test every distribution alone, run integration tests
+    python3 dev.py test     # set up, then wheels, every distribution tested alone, integration tests, docs
 
 Set-up creates ``.venv`` with uv and installs every distribution of this repository in editable mode.
 Package sources (find-links, extra indexes, constraints) are taken from pip's own configuration at run
@@ -20,7 +20,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-TOOLS = ["nox>=2024.3", "ruff>=0.4", "pytest>=7", "pytest-xdist>=3", "build>=1", "tox>=4", "tox-uv>=1"]
+TOOLS = [
+    "nox>=2024.3",
+    "ruff>=0.4",
+    "pytest>=7",
+    "pytest-xdist>=3",
+    "build>=1",
+    "tox>=4",
+    "tox-uv>=1",
+    "sphinx>=7",
+    "myst-parser>=2",
+]
 
 
 def distributions() -> list[Path]:
@@ -108,7 +118,7 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         run([*nox, "-s", "demo", "--", *rest], env=env)
     elif command == "test":
-        run([*nox, "-s", "wheels", "tests", "integration", "--", *rest], env=env)
+        run([*nox, "-s", "wheels", "tests", "integration", "docs", "--", *rest], env=env)
     else:
         run([*nox, *rest], env=env)
     return 0

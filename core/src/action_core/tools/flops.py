@@ -90,7 +90,7 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> FlopReport:
 
 
 def default_input_shape(model: nn.Module, *, size: int = 224) -> tuple[int, ...]:
-    """One view at ``size``², with the frame count the model was built for."""
+    """One view of ``size`` x ``size`` pixels, with the frame count the model was built for."""
     fmt = getattr(model, "input_format", "NCTHW")
     frames = int(getattr(model, "num_segments", 0) or getattr(model, "clip_len", 0) or 8)
     if fmt == "NTCHW":
