@@ -196,11 +196,13 @@ def test_runtime_hooks_reach_plugins(make_plugin):
     assert sys.modules["fake_observer.plugin"].SEEN == [(3, {"loss": 1.5})]
 
 
-def test_core_registers_its_own_metrics_and_they_load(site_dir):
-    host = PluginHost()
-    names = host.registry.names("metric")
-    assert {"accuracy", "mean_class_accuracy", "multilabel_map", "activitynet_proposal"} <= set(names)
-    for name in names:
-        entry = host.registry.get("metric", name)
-        assert entry.plugin == "core"
-        assert callable(entry.load())
+def test_core_registers_its_own_components_and_they_load(site_dir):
+    host = PluginHost(autoload=False)
+    assert {"accuracy", "mean_class_accuracy", "multilabel_map", "activitynet_proposal"} <= set(
+        host.registry.names("metric")
+    )
+    assert {"SampleFrames", "DecodeFrames", "Resize", "FormatShape"} <= set(host.registry.names("transform"))
+    assert {"video_list", "rawframe_list", "slowfast_list"} <= set(host.registry.names("dataset"))
+    core_entries = [e for e in host.registry.entries() if e.plugin == "core"]
+    for entry in core_entries:
+        assert callable(entry.load()), entry

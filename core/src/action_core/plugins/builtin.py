@@ -35,3 +35,28 @@ def action_register_metrics(register: Register) -> None:
 @hookimpl
 def action_register_transforms(register: Register) -> None:
     """Samplers, the decoder step and video transforms of :mod:`action_core.data`."""
+    for name in ("SampleFrames", "SegmentSampleFrames", "DenseSampleFrames", "UniformSample", "UniformSampleFrames"):
+        register(name, f"action_core.data.samplers:{name}", summary="frame sampler (MMAction2 semantics)")
+    register("DecodeFrames", "action_core.data.decode:DecodeFrames", summary="decode the sampled frames")
+    for name in (
+        "Resize",
+        "RandomCrop",
+        "RandomResizedCrop",
+        "MultiScaleCrop",
+        "CenterCrop",
+        "ThreeCrop",
+        "TenCrop",
+        "Flip",
+        "ColorJitter",
+        "Normalize",
+        "FormatShape",
+    ):
+        register(name, f"action_core.data.transforms:{name}", summary="video transform")
+
+
+@hookimpl
+def action_register_datasets(register: Register) -> None:
+    """The generic list formats, usable without any dataset plugin."""
+    register("video_list", "action_core.data.builders:video_list", summary="MMAction2 video list file")
+    register("rawframe_list", "action_core.data.builders:rawframe_list", summary="MMAction2 rawframe list file")
+    register("slowfast_list", "action_core.data.builders:slowfast_list", summary="PySlowFast / PyTorchVideo list")

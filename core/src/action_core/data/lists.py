@@ -1,0 +1,180 @@
+"""Parsers for the generic annotation lists: MMAction2 video and rawframe lists, PySlowFast/PyTorchVideo lists.
+
+Every parser reads the file line by line, skips blank lines and reports a malformed row with the file and the
+1-based line number (:class:`AnnotationError`). Labels are taken as written: nothing is shifted between 0- and
+1-based numbering.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from action_core.data.records import RawframeRecord, VideoRecord
+from action_core.errors import ActionError
+
+
+class AnnotationError(ActionError, ValueError):
+    """An annotation file is missing or has a malformed row; ``path`` and ``line`` say where."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as e:
+        raise AnnotationError("annotation file not found; check the path", path=str(p)) from e
+    except UnicodeDecodeError as e:
+        raise AnnotationError(f"not a UTF-8 text file ({e.reason})", path=str(p)) from e
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line:
+            yield number, line
+
+
+def _int_field(value: str, what: str, *, path: str, line: int, row: str) -> int:
+    try:
+        number = int(value)
+    except ValueError as e:
+        raise AnnotationError(
+            f"{what} {value!r} is not an integer in row {row!r}", path=path, line=line
+        ) from e
+    if number < 0:
+        raise AnnotationError(f"{what} {number} is negative in row {row!r}", path=path, line=line)
+    return number
+
+
+def _check_range(labels: list[int], num_classes: int | None, *, path: str, line: int) -> None:
+    if num_classes is None:
+        return
+    bad = [v for v in labels if v >= num_classes]
+    if bad:
+        raise AnnotationError(
+            f"label {bad[0]} is out of range for {num_classes} classes (labels are 0-based)",
+            path=path,
+            line=line,
+        )
+
+
+def _join(prefix: str | os.PathLike[str] | None, name: str) -> str:
+    return os.path.join(os.fspath(prefix), name) if prefix else name
+
+
+def parse_video_list(
+    path: str | os.PathLike[str],
+    *,
+    prefix: str | os.PathLike[str] | None = None,
+    delimiter: str = " ",
+    multi_label: bool = False,
+    num_classes: int | None = None,
+) -> list[VideoRecord]:
+    """Read an MMAction2 video list: ``<path><delimiter><label>`` per line.
+
+    A line with only a path is unlabelled (``label=None``). With ``multi_label`` every field after the path
+    is a label. Paths are joined to ``prefix``.
+    """
+    name = os.fspath(path)
+    records = []
+    for number, line in _lines(path):
+        fields = line.split(delimiter)
+        fields = [f for f in fields if f != ""] if delimiter == " " else [f.strip() for f in fields]
+        file, rest = fields[0], fields[1:]
+        if multi_label:
+            labels = [_int_field(v, "label", path=name, line=number, row=line) for v in rest]
+            _check_range(labels, num_classes, path=name, line=number)
+            label: int | list[int] | None = labels if labels else None
+        elif not rest:
+            label = None
+        elif len(rest) == 1:
+            label = _int_field(rest[0], "label", path=name, line=number, row=line)
+            _check_range([label], num_classes, path=name, line=number)
+        else:
+            raise AnnotationError(
+                f"row {line!r} has {len(fields)} fields; expected '<path>{delimiter}<label>' "
+                "(pass multi_label=True for several labels, or another delimiter if paths contain it)",
+                path=name,
+                line=number,
+            )
+        records.append(VideoRecord(_join(prefix, file), label))
+    return records
+
+
+def parse_rawframe_list(
+    path: str | os.PathLike[str],
+    *,
+    prefix: str | os.PathLike[str] | None = None,
+    with_offset: bool = False,
+    multi_label: bool = False,
+    num_classes: int | None = None,
+) -> list[RawframeRecord]:
+    """Read an MMAction2 rawframe list: ``<frame_dir> [<offset>] <total_frames> <label...>`` per line.
+
+    Without labels the row is unlabelled. A single-label list (the default) accepts exactly one label.
+    """
+    name = os.fspath(path)
+    records = []
+    needed = 3 if with_offset else 2
+    layout = (
+        "<frame_dir> <offset> <total_frames> <label>" if with_offset else "<frame_dir> <total_frames> <label>"
+    )
+    for number, line in _lines(path):
+        fields = line.split()
+        if len(fields) < needed:
+            raise AnnotationError(
+                f"row {line!r} has {len(fields)} fields; expected {layout}"
+                + ("" if with_offset else " (or with_offset=True lists)"),
+                path=name,
+                line=number,
+            )
+        frame_dir = fields[0]
+        offset = _int_field(fields[1], "offset", path=name, line=number, row=line) if with_offset else 0
+        total = _int_field(fields[needed - 1], "total_frames", path=name, line=number, row=line)
+        labels = [_int_field(v, "label", path=name, line=number, row=line) for v in fields[needed:]]
+        _check_range(labels, num_classes, path=name, line=number)
+        if multi_label:
+            label: int | list[int] | None = labels or None
+        elif len(labels) > 1:
+            raise AnnotationError(
+                f"row {line!r} has {len(labels)} labels; expected {layout} (pass multi_label=True for several)",
+                path=name,
+                line=number,
+            )
+        else:
+            label = labels[0] if labels else None
+        records.append(RawframeRecord(_join(prefix, frame_dir), total, label, offset))
+    return records
+
+
+def parse_slowfast_list(
+    path: str | os.PathLike[str],
+    *,
+    prefix: str | os.PathLike[str] | None = None,
+    separator: str = " ",
+    num_classes: int | None = None,
+) -> list[VideoRecord]:
+    """Read a PySlowFast / PyTorchVideo list: ``<path><separator><label>`` per line.
+
+    The label is split off from the right, so paths may contain the separator (spaces). A line whose last
+    field is not an integer is a malformed row; a line without a separator is an unlabelled path.
+    """
+    name = os.fspath(path)
+    records = []
+    for number, line in _lines(path):
+        file, sep, last = line.rpartition(separator)
+        if not sep:
+            records.append(VideoRecord(_join(prefix, line), None))
+            continue
+        label = _int_field(last.strip(), "label", path=name, line=number, row=line)
+        _check_range([label], num_classes, path=name, line=number)
+        file = file.strip()
+        if not file:
+            raise AnnotationError(f"row {line!r} has an empty path", path=name, line=number)
+        records.append(VideoRecord(_join(prefix, file), label))
+    return records
