@@ -17,6 +17,10 @@ from action_core.errors import ActionError
 
 # name → (dotted "module:function" taking argv and returning an exit code, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("action_core.cli.run:train_main", "train from a preset or config file"),
+    "test": ("action_core.cli.run:test_main", "evaluate a checkpoint (multi-view testing)"),
+    "predict": ("action_core.cli.run:predict_main", "top-k labels of a video; --out-video draws them on it"),
+    "demo": ("action_core.cli.demo:main", "the main job: synthetic data, train + evaluate TSM and TSN"),
     "plugins": (
         "action_core.cli.plugins:main",
         "list installed plugins and their status; `plugins validate NAME`",

@@ -46,7 +46,7 @@ def build_model_from_source(
         from action_core.engine.checkpoint import load_checkpoint
 
         state = load_checkpoint(path)
-        config = state.get("config")
+        config = (state.get("meta") or {}).get("config")
         if not isinstance(config, dict) or "model" not in config:
             raise ActionError(
                 f"checkpoint {source!r} does not record its config; pass the preset or config it was trained "

@@ -1,0 +1,120 @@
+"""``action-run train | test | predict``: argument parsing around :mod:`action_core.engine.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override one config value, e.g. --set optim.lr=0.01 (repeatable)",
+    )
+    parser.add_argument("--data-root", help="root folder of the dataset (sets data.root)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+
+
+def _callbacks() -> list:
+    from action_core.engine.callbacks import PluginHookCallback
+    from action_core.plugins import get_host
+
+    host = get_host()
+    host.load_all()
+    return [PluginHookCallback(host.hook)]
+
+
+def train_main(argv: list[str]) -> int:
+    """Train a model from a preset or config file."""
+    parser = argparse.ArgumentParser(
+        prog="action-run train",
+        description="Train from a preset or config file. Multi-GPU: torchrun --nproc-per-node N -m "
+        "action_core.cli.main train ...",
+    )
+    parser.add_argument("config", help="preset name or config file (TOML/YAML)")
+    _common(parser)
+    parser.add_argument("--work-dir", help="where checkpoints, logs and plots go (default work_dirs/<name>)")
+    parser.add_argument("--resume", help="'auto' (the newest complete checkpoint in the work dir) or a path")
+    parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision")
+    parser.add_argument("--seed", type=int, help="random seed (sets train.seed)")
+    args = parser.parse_args(argv)
+    from action_core.engine.commands import run_train
+
+    metrics = run_train(
+        args.config,
+        overrides=args.overrides,
+        work_dir=args.work_dir,
+        resume=args.resume,
+        amp=args.amp,
+        seed=args.seed,
+        data_root=args.data_root,
+        device=args.device,
+        callbacks=_callbacks(),
+    )
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+    return 0
+
+
+def test_main(argv: list[str]) -> int:
+    """Evaluate a checkpoint with multi-view testing."""
+    parser = argparse.ArgumentParser(
+        prog="action-run test", description="Evaluate a checkpoint on a test split."
+    )
+    parser.add_argument("config", help="preset name or config file the checkpoint was trained with")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--views", help="clips x crops, e.g. 10x3 (default: the config's test pipeline)")
+    parser.add_argument("--out", help="write per-sample scores and the metrics to this JSON file")
+    _common(parser)
+    args = parser.parse_args(argv)
+    from action_core.engine.commands import run_test
+
+    metrics = run_test(
+        args.config,
+        args.checkpoint,
+        overrides=args.overrides,
+        views=args.views,
+        out=args.out,
+        data_root=args.data_root,
+        device=args.device,
+    )
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+    return 0
+
+
+def predict_main(argv: list[str]) -> int:
+    """Top-k labels of one video; optionally a copy of the video with them drawn on."""
+    parser = argparse.ArgumentParser(prog="action-run predict", description="Predict the action in a video.")
+    parser.add_argument("video")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--config", help="preset or config (default: the one stored in the checkpoint)")
+    parser.add_argument("--label-map", help="class names, one per line")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--views", help="clips x crops, e.g. 10x3")
+    parser.add_argument("--out-video", help="write the video with the top-k labels drawn on it")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    parser.add_argument("--device")
+    args = parser.parse_args(argv)
+    from action_core.engine.commands import run_predict
+
+    top = run_predict(
+        args.video,
+        args.checkpoint,
+        config=args.config,
+        overrides=args.overrides,
+        label_map=args.label_map,
+        top_k=args.top_k,
+        views=args.views,
+        out_video=args.out_video,
+        device=args.device,
+    )
+    width = max(len(label) for label, _ in top)
+    for label, score in top:
+        print(f"{label:<{width}}  {score:.4f}")
+    if args.out_video:
+        print(f"wrote {args.out_video}", file=sys.stderr)
+    return 0

@@ -1,0 +1,175 @@
+"""Turn an :class:`ExperimentConfig` into the objects a run needs: model, datasets, loaders, optimiser,
+learning-rate schedule and metrics."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from action_core.engine.schema import ExperimentConfig, OptimConfig, ScheduleConfig, SplitConfig
+from action_core.errors import ConfigError
+
+__all__ = [
+    "build_dataset_from_config",
+    "build_metrics",
+    "build_model_from_config",
+    "build_optimizer",
+    "build_scheduler",
+    "lr_factor",
+    "make_loader",
+]
+
+_NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
+
+
+def build_model_from_config(cfg: ExperimentConfig) -> nn.Module:
+    """``action_core.build("model", cfg.model.type, num_classes=..., **cfg.model.args)``."""
+    import action_core
+
+    return action_core.build("model", cfg.model.type, num_classes=cfg.model.num_classes, **cfg.model.args)
+
+
+def build_dataset_from_config(cfg: ExperimentConfig, which: str) -> Dataset:
+    """The ``train`` / ``val`` / ``test`` dataset of ``cfg`` through the registered dataset builder."""
+    import action_core
+
+    split: SplitConfig = getattr(cfg.data, which)
+    return action_core.build(
+        "dataset",
+        cfg.data.dataset,
+        split=split.split,
+        root=cfg.data.root,
+        pipeline=[dict(step) for step in split.pipeline],
+        test_mode=which != "train",
+        **split.args,
+    )
+
+
+def _seed_worker(worker_id: int) -> None:
+    # Give numpy and python's random in each worker a seed derived from torch's per-worker seed, so random
+    # augmentations differ between workers and epochs but repeat exactly for the same run seed.
+    import random
+
+    import numpy as np
+
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def make_loader(
+    dataset: Dataset, sampler: Sampler[int], *, batch_size: int, workers: int, seed: int
+) -> DataLoader:
+    """A loader over ``sampler`` with its own generator (so it never draws from the global RNG)."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=torch.cuda.is_available(),
+        drop_last=False,
+        worker_init_fn=_seed_worker if workers > 0 else None,
+        generator=torch.Generator().manual_seed(seed),
+        persistent_workers=False,
+    )
+
+
+def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """SGD (momentum) or AdamW; with ``no_decay_norm_bias`` norm-layer parameters and biases get no decay."""
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
+    seen: set[int] = set()
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            if not param.requires_grad or id(param) in seen:
+                continue
+            seen.add(id(param))
+            exempt = cfg.no_decay_norm_bias and (isinstance(module, _NORM_TYPES) or name == "bias")
+            (no_decay if exempt else decay).append(param)
+    if not decay and not no_decay:
+        raise ConfigError("the model has no trainable parameters; nothing to optimise")
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    groups = [g for g in groups if g["params"]]
+    if cfg.type == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def lr_factor(iteration: int, *, schedule: ScheduleConfig, base_lr: float, iters_per_epoch: int) -> float:
+    """Multiplier of the base learning rate after ``iteration`` optimiser steps.
+
+    ``step`` and ``multistep`` change the rate at epoch boundaries, ``cosine`` every iteration; during the
+    first ``warmup_epochs`` the factor is further scaled by ``(iteration + 1) / warmup_iters``.
+    """
+    total = schedule.epochs * iters_per_epoch
+    epoch = iteration // iters_per_epoch
+    if schedule.policy == "step":
+        factor = schedule.gamma ** (epoch // int(schedule.step_size or 1))
+    elif schedule.policy == "multistep":
+        factor = schedule.gamma ** bisect.bisect_right(schedule.milestones, epoch)
+    else:
+        floor = schedule.min_lr / base_lr
+        progress = min(iteration / max(total, 1), 1.0)
+        factor = floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    warmup_iters = round(schedule.warmup_epochs * iters_per_epoch)
+    if iteration < warmup_iters:
+        factor *= (iteration + 1) / warmup_iters
+    return factor
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, schedule: ScheduleConfig, *, base_lr: float, iters_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A per-iteration :class:`LambdaLR` following :func:`lr_factor` (call ``step()`` after each update)."""
+
+    def factor(iteration: int) -> float:
+        return lr_factor(iteration, schedule=schedule, base_lr=base_lr, iters_per_epoch=iters_per_epoch)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+_TOPK = re.compile(r"^top(\d+)$")
+_CORE_METRICS = {
+    "mean_class_accuracy": "MeanClassAccuracy",
+    "mAP": "MultiLabelMAP",
+    "map": "MultiLabelMAP",
+    "confusion_matrix": "ConfusionMatrix",
+}
+
+
+def build_metrics(names: Sequence[Any]) -> list[Any]:
+    """Metric objects for names like ``top1``, ``top5``, ``mean_class_accuracy``, ``mAP`` or any metric a
+    plugin registered (``action_core.build("metric", name)``); objects already built pass through."""
+    from action_core.evaluation import metric as evaluation
+
+    metrics: list[Any] = []
+    topk: list[int] = []
+    for name in names:
+        if not isinstance(name, str):
+            metrics.append(name)
+        elif match := _TOPK.match(name):
+            topk.append(int(match.group(1)))
+        elif name in _CORE_METRICS:
+            metrics.append(getattr(evaluation, _CORE_METRICS[name])())
+        else:
+            import action_core
+
+            try:
+                metrics.append(action_core.build("metric", name))
+            except action_core.RegistryError as e:
+                raise ConfigError(
+                    f"unknown metric {name!r} in test.metrics; use top<k>, mean_class_accuracy, mAP, "
+                    "confusion_matrix or a metric a plugin registers (`action-run list metrics`)"
+                ) from e
+    if topk:
+        metrics.insert(0, evaluation.AccMetric(topk=tuple(sorted(set(topk)))))
+    return metrics
