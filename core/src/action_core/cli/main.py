@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "`config show PRESET_OR_FILE [--set k=v]`: resolved config",
     ),
     "commands": ("action_core.cli.components:commands_main", "list the subcommands that plugins add"),
+    "doctor": (
+        "action_core.datasets.doctor:main",
+        "check a dataset or list: unreadable files, frame counts, labels",
+    ),
     "flops": ("action_core.cli.tools:flops_main", "parameters and FLOPs of a model, per module"),
     "export": ("action_core.cli.tools:export_main", "export a model to ONNX or TorchScript, verified"),
 }

@@ -1,0 +1,294 @@
+"""``action-run doctor DATASET_OR_LIST``: check a dataset or an annotation list without preparing anything.
+
+For every clip it reports missing, empty (0-byte) and unreadable (truncated, corrupt) files, container
+headers whose frame count disagrees with the frames present, list frame counts (rawframe lists) that
+disagree with the folder, clips shorter than ``--min-frames`` and labels outside ``[0, num_classes)``.
+It writes a JSON report and prints a summary; the exit code is 1 when anything was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import attrs
+
+from action_core.datasets.building import RAWFRAME_TEMPLATE, read_classes_file
+from action_core.datasets.media import parallel_map, probe_frame_dir, probe_video
+from action_core.errors import ActionError
+
+FAULT_KINDS = (
+    "missing",
+    "empty",
+    "unreadable",
+    "header_frame_count",
+    "list_frame_count",
+    "too_short",
+    "label_out_of_range",
+)
+
+
+@attrs.frozen
+class Item:
+    """One clip to check: its media path, labels, the frame count its list states, where it is listed."""
+
+    path: str
+    labels: tuple[int, ...] = ()
+    list_frames: int | None = None
+    where: str = ""
+    frames: bool = False  # a frame folder rather than a video file
+
+
+@attrs.frozen
+class Fault:
+    """One finding: ``kind`` is one of :data:`FAULT_KINDS`."""
+
+    path: str
+    kind: str
+    detail: str
+    where: str = ""
+
+
+@attrs.define
+class DoctorReport:
+    """Everything ``doctor`` found."""
+
+    target: str
+    checked: int = 0
+    num_classes: int | None = None
+    faults: list[Fault] = attrs.field(factory=list)
+    notes: list[str] = attrs.field(factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of faults of each kind."""
+        return dict(Counter(f.kind for f in self.faults))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the JSON report."""
+        data = attrs.asdict(self)
+        data["counts"] = self.counts
+        return data
+
+    def summary(self) -> str:
+        """Human-readable summary: counts per kind, then up to 10 examples of each."""
+        lines = [f"doctor: {self.target}: {self.checked} clips checked, {len(self.faults)} problem(s)"]
+        lines += [f"  note: {n}" for n in self.notes]
+        for kind in FAULT_KINDS:
+            found = [f for f in self.faults if f.kind == kind]
+            if not found:
+                continue
+            lines.append(f"  {kind}: {len(found)}")
+            for f in found[:10]:
+                lines.append(f"    {f.where + ': ' if f.where else ''}{f.path}: {f.detail}")
+        if not self.faults:
+            lines.append("  no problems found")
+        return "\n".join(lines)
+
+
+def check_item(
+    item: Item, *, min_frames: int, num_classes: int | None, template: str, start_index: int
+) -> list[Fault]:
+    """All faults of one clip."""
+    faults = []
+    bad = [v for v in item.labels if num_classes is not None and not 0 <= v < num_classes]
+    if bad:
+        faults.append(
+            Fault(
+                item.path, "label_out_of_range", f"label {bad[0]} is outside [0, {num_classes})", item.where
+            )
+        )
+    probe = probe_frame_dir(item.path, template, start_index) if item.frames else probe_video(item.path)
+    if probe.cause is not None:
+        kind = probe.cause if probe.cause in ("missing", "empty") else "unreadable"
+        faults.append(Fault(item.path, kind, probe.message, item.where))
+        return faults
+    n = int(probe.num_frames or 0)
+    if probe.header_frames and probe.header_frames != n:
+        faults.append(
+            Fault(
+                item.path,
+                "header_frame_count",
+                f"the container header says {probe.header_frames} frames but {n} are present",
+                item.where,
+            )
+        )
+    if item.list_frames is not None and item.list_frames != n:
+        faults.append(
+            Fault(
+                item.path,
+                "list_frame_count",
+                f"the list says {item.list_frames} frames but {n} are present",
+                item.where,
+            )
+        )
+    if n < min_frames:
+        faults.append(
+            Fault(item.path, "too_short", f"{n} frames, fewer than --min-frames {min_frames}", item.where)
+        )
+    return faults
+
+
+def _labels(label: int | Sequence[int] | None) -> tuple[int, ...]:
+    if label is None:
+        return ()
+    return (int(label),) if isinstance(label, int) else tuple(int(v) for v in label)
+
+
+def _data_lines(path: str) -> list[tuple[int, list[str]]]:
+    with open(path, encoding="utf-8-sig") as f:
+        return [(i, line.split()) for i, line in enumerate(f, start=1) if line.strip()]
+
+
+def items_from_list(
+    path: str, *, prefix: str | None, fmt: str, multi_label: bool | None
+) -> tuple[list[Item], str]:
+    """Read an MMAction2 video or rawframe list (``fmt``: ``auto``, ``video`` or ``rawframes``)."""
+    from action_core.data import parse_rawframe_list, parse_video_list
+
+    rows = _data_lines(path)
+    base = prefix if prefix is not None else os.path.dirname(os.path.abspath(path))
+    if fmt == "auto":
+        fmt = "video"
+        for _, fields in rows[:20]:
+            if len(fields) >= 2 and fields[1].isdigit() and os.path.isdir(os.path.join(base, fields[0])):
+                fmt = "rawframes"
+                break
+    width = 3 if fmt == "rawframes" else 2
+    if multi_label is None:
+        multi_label = any(len(fields) > width for _, fields in rows)
+    name = os.path.abspath(path)
+    if fmt == "rawframes":
+        frames = parse_rawframe_list(path, prefix=base, multi_label=multi_label)
+        items = [
+            Item(r.frame_dir, _labels(r.label), r.num_frames, f"{name}:{line}", frames=True)
+            for r, (line, _) in zip(frames, rows, strict=True)
+        ]
+    else:
+        videos = parse_video_list(path, prefix=base, multi_label=multi_label)
+        items = [
+            Item(r.path, _labels(r.label), r.num_frames, f"{name}:{line}")
+            for r, (line, _) in zip(videos, rows, strict=True)
+        ]
+    return items, fmt
+
+
+def items_from_dataset(name: str, *, root: str, split: str, args: dict[str, Any]) -> tuple[list[Item], Any]:
+    """The records of a registered dataset (built with an empty pipeline, missing clips kept)."""
+    import action_core
+
+    builder = action_core.get_registry().get("dataset", name).load()
+    params = inspect.signature(builder).parameters
+    if "missing" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        args = {"missing": "keep", **args}
+    dataset = builder(split=split, root=root, pipeline=[], test_mode=True, **args)
+    items = []
+    for rec in getattr(dataset, "records", []):
+        if hasattr(rec, "frame_dir"):
+            items.append(Item(rec.frame_dir, _labels(rec.label), rec.num_frames, frames=True))
+        else:
+            items.append(Item(rec.path, _labels(rec.label), rec.num_frames))
+    return items, dataset
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="action-run doctor",
+        description="Check a registered dataset or an MMAction2 video/rawframe list without preparing it.",
+    )
+    parser.add_argument("target", help="an annotation list file, or the name of a registered dataset")
+    parser.add_argument("--root", default="", help="dataset root (registered datasets)")
+    parser.add_argument("--split", default="train", help="split of a registered dataset")
+    parser.add_argument(
+        "--arg", action="append", default=[], metavar="KEY=VALUE", help="dataset builder argument"
+    )
+    parser.add_argument(
+        "--prefix", default=None, help="folder the list's paths are relative to (default: its folder)"
+    )
+    parser.add_argument("--format", choices=("auto", "video", "rawframes"), default="auto")
+    parser.add_argument("--multi-label", action="store_true", default=None, help="rows carry several labels")
+    classes = parser.add_mutually_exclusive_group()
+    classes.add_argument("--num-classes", type=int, default=None, help="labels must be below this")
+    classes.add_argument("--classes", default=None, help="class list file (one name per line)")
+    parser.add_argument("--min-frames", type=int, default=1, help="clips with fewer frames are too short")
+    parser.add_argument(
+        "--frame-template", default=RAWFRAME_TEMPLATE, help="frame file names of frame folders"
+    )
+    parser.add_argument("--start-index", type=int, default=1, help="number of the first frame file")
+    parser.add_argument("--report", default=None, help="where to write the JSON report")
+    parser.add_argument("--workers", type=int, default=1, help="processes")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def run_doctor(argv: list[str]) -> DoctorReport:
+    """Run the checks described by command-line ``argv`` and return the report (also written to disk)."""
+    args = _parse_args(argv)
+    notes = []
+    num_classes = args.num_classes
+    if args.classes:
+        num_classes = len(read_classes_file(args.classes))
+    template, start_index = args.frame_template, args.start_index
+    if os.path.isfile(args.target):
+        items, fmt = items_from_list(
+            args.target, prefix=args.prefix, fmt=args.format, multi_label=args.multi_label
+        )
+        default_report = args.target + ".doctor.json"
+        notes.append(f"read as an MMAction2 {fmt} list")
+    else:
+        extra = {}
+        for pair in args.arg:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise ActionError(f"--arg {pair!r} must look like KEY=VALUE")
+            extra[key] = _value(value)
+        items, dataset = items_from_dataset(args.target, root=args.root, split=args.split, args=extra)
+        if num_classes is None:
+            num_classes = len(getattr(dataset, "classes", []) or []) or getattr(dataset, "num_classes", None)
+        template = getattr(dataset, "filename_tmpl", template)
+        start_index = (
+            getattr(dataset, "start_index", start_index) if items and items[0].frames else start_index
+        )
+        default_report = f"doctor_{args.target}_{args.split}.json"
+    if num_classes is None:
+        notes.append("label range not checked: give --num-classes or --classes")
+    report = DoctorReport(target=args.target, checked=len(items), num_classes=num_classes, notes=notes)
+    check = partial(
+        check_item,
+        min_frames=args.min_frames,
+        num_classes=num_classes,
+        template=template,
+        start_index=start_index,
+    )
+    for faults in parallel_map(
+        check, items, workers=args.workers, desc="doctor", progress=not args.no_progress and len(items) > 50
+    ):
+        report.faults.extend(faults)
+    path = args.report or default_report
+    from action_core.datasets.prepare import write_text_atomic
+
+    write_text_atomic(path, json.dumps(report.to_dict(), indent=1) + "\n")
+    report.notes.append(f"report written to {path}")
+    return report
+
+
+def main(argv: list[str]) -> int:
+    """``action-run doctor``: print the summary; exit code 1 when problems were found."""
+    report = run_doctor(list(argv))
+    print(report.summary())
+    sys.stdout.flush()
+    return 1 if report.faults else 0

@@ -1,0 +1,145 @@
+"""Look at media files without preparing them: can they be opened, how many frames do they hold, does the
+header agree. Also the process-parallel map with a progress bar that ``prepare`` and ``doctor`` share."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import attrs
+
+from action_core.datasets.building import RAWFRAME_TEMPLATE, count_frames
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@attrs.frozen
+class Probe:
+    """What opening one clip found.
+
+    ``cause`` is None for a readable clip, else one of ``missing``, ``empty``, ``truncated``,
+    ``undecodable``, ... as the reader reports it; ``message`` says it in words. ``num_frames`` is the
+    number of frames actually present, ``header_frames`` what the container header claims (0 = none).
+    """
+
+    path: str
+    num_frames: int | None = None
+    header_frames: int | None = None
+    cause: str | None = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the clip could be opened."""
+        return self.cause is None
+
+
+def probe_video(path: str) -> Probe:
+    """Open ``path`` with :class:`~action_core.video.VideoReader` and report its frame counts or the failure."""
+    from action_core.video import MediaError, VideoReader
+
+    try:
+        reader = VideoReader(path)
+    except MediaError as e:
+        return Probe(path, cause=e.cause or "undecodable", message=str(e))
+    except Exception as e:  # any decoder failure is a finding about this file, not a crash of the check
+        return Probe(path, cause="undecodable", message=f"{type(e).__name__}: {e}")
+    try:
+        return Probe(path, num_frames=int(reader.num_frames), header_frames=int(reader.header_num_frames))
+    finally:
+        reader.close()
+
+
+def probe_frame_dir(path: str, template: str = RAWFRAME_TEMPLATE, start_index: int = 1) -> Probe:
+    """Count the frames of a frame folder and decode its first and last frame."""
+    from torchvision.io import decode_jpeg, read_file
+
+    if not os.path.isdir(path):
+        return Probe(path, cause="missing", message=f"frame folder {path!r} does not exist")
+    n = count_frames(path, template, start_index)
+    if n == 0:
+        return Probe(
+            path, num_frames=0, cause="empty", message=f"frame folder {path!r} holds no {template!r} frames"
+        )
+    for k in sorted({0, n - 1}):
+        file = os.path.join(path, template.format(start_index + k))
+        try:
+            decode_jpeg(read_file(file))
+        except Exception as e:
+            return Probe(
+                path, num_frames=n, cause="undecodable", message=f"frame {file!r} cannot be decoded: {e}"
+            )
+    return Probe(path, num_frames=n)
+
+
+def parallel_map(
+    func: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    workers: int = 1,
+    desc: str = "",
+    progress: bool = True,
+    on_result: Callable[[T, R], None] | None = None,
+) -> list[R]:
+    """``[func(x) for x in items]`` across ``workers`` processes, with a tqdm progress bar.
+
+    ``func`` must be a picklable top-level function. ``on_result`` is called in this process as each item
+    finishes (in completion order); an exception it raises stops the run (pending items are cancelled).
+    """
+    results: list[Any] = [None] * len(items)
+    bar = _bar(len(items), desc, progress)
+    try:
+        if workers <= 1 or len(items) <= 1:
+            for i, item in enumerate(items):
+                results[i] = func(item)
+                bar.update(1)
+                if on_result is not None:
+                    on_result(item, results[i])
+            return results
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(func, item): i for i, item in enumerate(items)}
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    i = futures[future]
+                    results[i] = future.result()
+                    bar.update(1)
+                    if on_result is not None:
+                        on_result(items[i], results[i])
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        return results
+    finally:
+        bar.close()
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(total: int, desc: str, progress: bool) -> Any:
+    if not progress:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="clip", dynamic_ncols=True)
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most ``size`` items."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,7 @@
+"""The plugin follows the plugin contract (action-testkit)."""
+
+from action_testkit import PluginConformance
+
+
+class TestConformance(PluginConformance):
+    plugin = "something"
