@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 import torch
-from conftest import frame_index
+from data_helpers import frame_index
 
 from action_core.data import (
     RawframeDataset,
@@ -66,7 +66,7 @@ def test_multi_label_targets_are_multi_hot(media) -> None:
 
 
 def test_rawframe_dataset_reads_numbered_frames(media, tmp_path) -> None:
-    from conftest import make_frames
+    from data_helpers import make_frames
 
     ds = RawframeDataset([RawframeRecord(str(media["frames"]), 10, 2)], TEST_2D)
     item = ds[0]

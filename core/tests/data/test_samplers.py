@@ -130,13 +130,13 @@ def test_segment_start_end_restricts_sampling(media) -> None:
     out = SampleFrames(clip_len=10, num_clips=1, test_mode=True)(results)
     assert out["total_frames"] == 10 and out["frame_offset"] == 10
     out = DecodeFrames()(out)
-    from conftest import frame_index
+    from data_helpers import frame_index
 
     assert [frame_index(f) for f in out["imgs"]] == list(range(10, 20))
 
 
 def test_fast_segment_mode_returns_exact_frames_inside_each_segment(media) -> None:
-    from conftest import frame_index
+    from data_helpers import frame_index
 
     from action_core.data import DecodeFrames, build_pipeline
 
@@ -158,7 +158,7 @@ def test_fast_segment_mode_returns_exact_frames_inside_each_segment(media) -> No
 
 
 def test_fast_segment_mode_on_frame_folders(media) -> None:
-    from conftest import frame_index
+    from data_helpers import frame_index
 
     from action_core.data import DecodeFrames, build_pipeline
 

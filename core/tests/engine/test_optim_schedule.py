@@ -26,9 +26,10 @@ def test_no_decay_norm_bias_puts_norm_and_bias_params_in_a_zero_decay_group() ->
     assert {id(p) for p in decay["params"]} == {id(model.backbone[0].weight), id(linear.weight)}
 
 
-def test_adamw_is_built() -> None:
-    optimizer = build_optimizer(TinyRecognizer3D(), OptimConfig(type="adamw", lr=1e-3, weight_decay=0.05))
-    assert isinstance(optimizer, torch.optim.AdamW)
+@pytest.mark.parametrize(("name", "cls"), [("adamw", torch.optim.AdamW), ("adam", torch.optim.Adam)])
+def test_adam_family_is_built(name, cls) -> None:
+    optimizer = build_optimizer(TinyRecognizer3D(), OptimConfig(type=name, lr=1e-3, weight_decay=0.05))
+    assert type(optimizer) is cls
     assert optimizer.param_groups[0]["weight_decay"] == 0.05
 
 

@@ -7,7 +7,15 @@ import pytest
 
 from action_core.video import VideoReader
 
-KINDS = ["h264_gop250_mp4", "h264_gop30_mp4", "mpeg4_avi", "mpeg2_ps", "vfr_mp4", "h264_raw_no_pts"]
+KINDS = [
+    "h264_gop250_mp4",
+    "h264_gop30_mp4",
+    "h264_open_gop_mkv",
+    "mpeg4_avi",
+    "mpeg2_ps",
+    "vfr_mp4",
+    "h264_raw_no_pts",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -22,6 +30,7 @@ def test_segments_return_exact_frames_inside_each_segment(kind, videos, referenc
             assert np.all(idx >= edges[:-1]) and np.all(idx < edges[1:])
             for row, i in enumerate(idx):
                 assert np.array_equal(frames[row].numpy(), ref[int(i)])
+            assert r.last_stats.packets_fed_twice == 0
 
 
 def test_fast_mode_decodes_no_more_than_exact(videos):

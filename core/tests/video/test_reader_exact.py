@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from action_core.video import VideoReader
+from action_core.video import reader as reader_module
 
 from .conftest import VIDEO_KINDS
 
@@ -37,10 +38,13 @@ def test_count_and_size_match_sequential_decode(kind, videos, references):
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("threads", [1, 2])
-def test_random_index_sets_are_exact(kind, threads, videos, references):
+@pytest.mark.parametrize("cached", [True, False], ids=["packets-kept", "container-seeks"])
+def test_random_index_sets_are_exact(kind, threads, cached, videos, references, monkeypatch):
+    if not cached:  # the path files too large to keep in memory take: seek in the container
+        monkeypatch.setattr(reader_module, "PACKET_CACHE_BYTES", 0)
     ref = references[kind]
     n = len(ref)
-    rng = np.random.default_rng(zlib.crc32(f"{kind}{threads}".encode()))
+    rng = np.random.default_rng(zlib.crc32(f"{kind}{threads}{cached}".encode()))
     with VideoReader(videos[kind], num_threads=threads) as r:
         for _ in range(12):
             idx = rng.integers(0, n, size=int(rng.integers(1, 10)))  # unsorted, with duplicates
@@ -105,3 +109,15 @@ def test_sequential_calls_continue_without_seeking(videos, references):
             assert_frames(r.get_frames(idx, layout="THWC"), ref, idx)
             seeks.append(r.last_stats.seeks)
         assert sum(seeks[1:]) == 0
+
+
+@pytest.mark.parametrize("kind", ["h264_gop30_mp4", "mpeg2_ps", "h264_mpegts", "mpeg4_avi"])
+def test_container_seeking_path_is_exact(kind, videos, references, monkeypatch):
+    monkeypatch.setattr(reader_module, "PACKET_CACHE_BYTES", 0)
+    ref = references[kind]
+    with VideoReader(videos[kind]) as r:
+        assert r._packets is None
+        idx = np.array([len(ref) - 1, 0, len(ref) // 2, 5, len(ref) - 2])
+        assert_frames(r.get_frames(idx, layout="THWC"), ref, idx)
+        frames, chosen = r.sample_segments(4, rng=np.random.default_rng(0), layout="THWC")
+        assert_frames(frames, ref, chosen)

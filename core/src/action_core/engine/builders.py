@@ -82,7 +82,7 @@ def make_loader(
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
-    """SGD (momentum) or AdamW; with ``no_decay_norm_bias`` norm-layer parameters and biases get no decay."""
+    """SGD (momentum), Adam (L2 decay, as MMAction2 trains BMN/BSN) or AdamW; with ``no_decay_norm_bias`` norm-layer parameters and biases get no decay."""
     decay: list[nn.Parameter] = []
     no_decay: list[nn.Parameter] = []
     seen: set[int] = set()
@@ -101,6 +101,8 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer
     groups = [g for g in groups if g["params"]]
     if cfg.type == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.type == "adam":
+        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 

@@ -126,7 +126,7 @@ class DataConfig:
 class OptimConfig:
     """``[optim]``: SGD with momentum or AdamW; ``grad_clip`` is a max L2 norm, ``None`` for no clipping."""
 
-    type: str = attrs.field(default="sgd", validator=_one_of("sgd", "adamw"))
+    type: str = attrs.field(default="sgd", validator=_one_of("sgd", "adam", "adamw"))
     lr: float = attrs.field(default=0.01, validator=_in_range(0.0, low_open=True))
     momentum: float = attrs.field(default=0.9, validator=_in_range(0.0, 1.0, high_open=True))
     weight_decay: float = attrs.field(default=1e-4, validator=_in_range(0.0))

@@ -36,17 +36,26 @@ NO_TS = np.iinfo(np.int64).min
 
 
 def demux_packets(
-    container: av.container.InputContainer, stream: av.VideoStream, *, deadline: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    container: av.container.InputContainer, stream: av.VideoStream, *, deadline: float, keep_bytes: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int], list[av.Packet] | None]:
     """Read every packet of ``stream`` (no decoding) and return pts, dts, keyframe flags, durations,
-    sizes and the ordinals of packets the demuxer flagged as corrupt (typically cut short by truncation).
+    sizes, the ordinals of packets the demuxer flagged as corrupt (typically cut short by truncation),
+    and the packets themselves when they add up to at most ``keep_bytes`` (else None).
 
     Timestamps a packet lacks are ``NO_TS``. Raises ``TimeoutError`` past ``deadline`` (monotonic).
     """
     pts, dts, key, dur, sizes, corrupt = [], [], [], [], [], []
+    kept: list[av.Packet] | None = []
+    total = 0
     for count, packet in enumerate(container.demux(stream)):
         if packet.size == 0:
             continue
+        if kept is not None:
+            total += packet.size
+            if total > keep_bytes:
+                kept = None
+            else:
+                kept.append(packet)
         if packet.is_corrupt:
             corrupt.append(len(pts))
         pts.append(NO_TS if packet.pts is None else packet.pts)
@@ -63,6 +72,7 @@ def demux_packets(
         np.asarray(dur, dtype=np.int64),
         np.asarray(sizes, dtype=np.int64),
         corrupt,
+        kept,
     )
 
 

@@ -7,15 +7,24 @@ than decoding forward), no packet is fed twice in one call, and packets that are
 referenced by other frames (non-reference frames) are skipped by the decoder instead of decoded.
 
 Frames are identified by their presentation timestamps, which are read once, by demuxing without
-decoding, when the file is opened. Streams whose packets lack timestamps (raw elementary streams) fall
-back to counting frames in a sequential decode from the start.
+decoding, when the file is opened; that pass also counts the frames (``frame_count_source``). Streams
+whose packets lack timestamps (raw elementary streams) fall back to counting frames in a sequential
+decode from the start. Containers that seek by byte position (MPEG-PS/TS) are never seeked: the reader
+reopens them and demuxes, without decoding, up to the keyframe it needs.
+
+``read_segments``/``sample_segments`` are the fast training mode: one frame per segment, chosen among
+frames that are cheap to reach; the frames are exact, only the choice of index is biased.
+
+Bad media raise ``VideoDecodeError`` (a ``MediaError``) with ``path`` and ``cause``: ``missing``,
+``empty``, ``truncated`` (damaged packets, an MP4 sample table or an AVI RIFF size longer than the
+file), ``undecodable``, ``no video stream``, ``index out of range``, ``stalled`` (a read that ran past
+``timeout``) or ``closed``.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import math
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -38,6 +47,9 @@ _INDEXED_FORMATS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2")
 # Formats whose demuxers seek through an index of packets, so packets after a seek are the same as in
 # a sequential read.
 _SEEKABLE_FORMATS = ("mov", "mp4", "matroska", "webm", "avi", "flv")
+# Files whose video packets add up to at most this keep them in memory from the indexing pass: reads
+# then never demux twice nor seek in the container (a clip of 10 s at 1 Mbit/s holds ~1.3 MB).
+PACKET_CACHE_BYTES = 64 << 20
 
 
 class _InexactSeek(Exception):
@@ -50,7 +62,7 @@ class DecodeStats:
 
     packets_read: int = 0  # packets demuxed, fed or not
     packets_fed: int = 0  # packets sent to the decoder
-    packets_fed_twice: int = 0  # packets fed more than once (only on a retry after a missing frame)
+    packets_fed_twice: int = 0  # packets fed more than once (0 unless a missing frame forced a retry)
     frames_decoded: int = 0  # frames the decoder produced (skipped non-reference frames excluded)
     frames_returned: int = 0  # distinct frames converted to RGB
     seeks: int = 0
@@ -91,6 +103,7 @@ class VideoReader:
         self.timeout = float(timeout)
         self.last_stats = DecodeStats()
         self._container: av.container.InputContainer | None = None
+        self._packets: list[av.Packet] | None = None  # all video packets, when small enough to keep
         self._closed = False
         self._reformatter = VideoReformatter()
         self._check_file()
@@ -151,13 +164,16 @@ class VideoReader:
         self._frontier = -1  # display index of the last frame handed out since the last seek
         self._pending: collections.deque[tuple[int, av.VideoFrame]] = collections.deque()
         self._exhausted = False  # decoder drained at end of stream: must be flushed before reuse
+        self._must_seek = False  # the decoder's state cannot give what the current call wants
         self._skip = "DEFAULT"
         cc.skip_frame = "DEFAULT"
 
     def _build_index(self, stream: av.VideoStream) -> None:
         deadline = time.monotonic() + self.timeout
         try:
-            pts, dts, key, dur, sizes, corrupt = demux_packets(self._container, stream, deadline=deadline)
+            pts, dts, key, dur, sizes, corrupt, self._packets = demux_packets(
+                self._container, stream, deadline=deadline, keep_bytes=PACKET_CACHE_BYTES
+            )
         except TimeoutError as e:
             raise VideoDecodeError(
                 f"reading {self.path!r} stalled: {e}; the file or its storage is not responding",
@@ -201,6 +217,7 @@ class VideoReader:
         # demuxes (without decoding) up to the entry keyframe.
         self._seekable = any(f in fmt.split(",") for f in _SEEKABLE_FORMATS)
         self._sizes = sizes
+        self._cum_bytes: np.ndarray | None = None
         if self._index is not None:
             self._ord_of_pts = {int(p): i for i, p in enumerate(pts)}
             self._disp_of_pts = {int(p): i for i, p in enumerate(self._index.display_pts)}
@@ -298,7 +315,9 @@ class VideoReader:
         Two choices make frames cheap to reach, both only ever moving the pick inside its segment:
 
         * ``keyframe_snap``: when a keyframe lies inside a segment, the pick is drawn from that
-          keyframe on, so reaching it never needs the long chain of frames before the keyframe.
+          keyframe on if that is cheaper on average than drawing from the whole segment (it is when
+          reaching the segment's start needs a long chain of frames before the keyframe; it is not
+          when the decoder is already close by). Expected costs are estimated from packet sizes.
         * The frame returned is the *reference* frame nearest a uniformly drawn position (ties to the
           earlier one), so non-reference frames are never decoded at all (about half of H.264 with
           B-frames). A segment without a reference frame in reach falls back to the drawn position.
@@ -320,18 +339,10 @@ class VideoReader:
             )
         if (b[1:, 0] < b[:-1, 1]).any():
             raise ValueError(f"segments must be sorted and non-overlapping, got {b.tolist()}")
-        if keyframe_snap and self._index is not None:
-            b = b.copy()
-            for row in b:
-                entries = self._index.start_key[row[0] : row[1]]
-                changes = np.flatnonzero(entries != entries[-1])
-                if changes.size:
-                    row[0] += changes[-1] + 1
-        draws = b[:, 0] + (rng.random(b.shape[0]) * (b[:, 1] - b[:, 0])).astype(np.int64)
         stats = self.last_stats = DecodeStats()
         start = time.monotonic()
         with self._errors("decode"):
-            chosen, arrays = self._decode_cheap(b, draws, stats, start + self.timeout)
+            chosen, arrays = self._decode_cheap(b, rng, keyframe_snap, stats, start + self.timeout)
         stats.frames_returned = len(set(chosen.tolist()))
         stats.seconds = time.monotonic() - start
         return self._assemble(arrays, layout), chosen
@@ -354,6 +365,8 @@ class VideoReader:
         if self._container is not None:
             self._container.close()
             self._container = None
+        self._packets = None
+        self._pending.clear()
         self._closed = True
 
     def __enter__(self) -> VideoReader:
@@ -400,14 +413,14 @@ class VideoReader:
             frozenset(self._pts_of_display(d) for d in wanted_set) if self._index is not None else frozenset()
         )
         self._call_start_ord = self._next_ord
-        if self._index is not None and self._next_ord != math.inf:
+        if self._index is not None:
             # A wanted frame whose packet an earlier call already fed (with non-reference frames
             # skipped) and that has not come out yet may be lost: enter afresh rather than find out
             # halfway and feed packets twice.
             queued = {p[0] for p in self._pending}
             fed = self._index.packet_of_display[wanted] < self._next_ord
             if any(f and d > self._frontier and d not in queued for d, f in zip(wanted.tolist(), fed)):
-                self._exhausted = True
+                self._must_seek = True
         attempts = 0
         i = 0
         while i < len(wanted):
@@ -438,20 +451,29 @@ class VideoReader:
         return got
 
     def _decode_cheap(
-        self, bounds: np.ndarray, draws: np.ndarray, stats: DecodeStats, deadline: float
+        self, bounds: np.ndarray, rng: np.random.Generator, snap: bool, stats: DecodeStats, deadline: float
     ) -> tuple[np.ndarray, list[np.ndarray]]:
+        n = bounds.shape[0]
+        uniform = rng.random(n)
         if self._index is None:
             # Without timestamps nothing can be skipped: read the drawn positions exactly.
+            draws = bounds[:, 0] + (uniform * (bounds[:, 1] - bounds[:, 0])).astype(np.int64)
             got = self._decode_exact(np.unique(draws), stats, deadline)
-            return draws.copy(), [got[int(d)] for d in draws]
-        chosen = draws.copy()
-        frames: list[av.VideoFrame | None] = [None] * len(draws)
+            return draws, [got[int(d)] for d in draws]
+        chosen = np.zeros(n, dtype=np.int64)
+        draws = np.zeros(n, dtype=np.int64)
+        frames: list[av.VideoFrame | None] = [None] * n
         self._call_start_ord = self._next_ord
-        for k in range(len(draws)):
-            s, e, u = int(bounds[k, 0]), int(bounds[k, 1]), int(draws[k])
+        for k in range(n):
+            s, e = int(bounds[k, 0]), int(bounds[k, 1])
+            lo = self._snap_start(s, e) if snap else s
+            u = draws[k] = lo + int(uniform[k] * (e - lo))
+            # Any frame of the segment will do: when the decoder has already passed the draw (a skipped
+            # frame), go on from where it is rather than seek back for it.
+            aim = self._frontier + 1 if lo <= self._frontier + 1 < e and u <= self._frontier else u
             best: tuple[int, av.VideoFrame] | None = None
-            for disp, frame in self._frames_from(u, frozenset(), deadline, stats, skip_all=True):
-                if disp < s:
+            for disp, frame in self._frames_from(aim, frozenset(), deadline, stats, skip_all=True):
+                if disp < lo:
                     continue
                 if disp <= u:
                     best = (disp, frame)
@@ -465,13 +487,34 @@ class VideoReader:
                 break
             if best is not None:
                 chosen[k], frames[k] = best
-        missing = [k for k in range(len(draws)) if frames[k] is None]
+        missing = [k for k in range(n) if frames[k] is None]
         arrays = [self._to_array(f) if f is not None else None for f in frames]
         if missing:
             exact = self._decode_exact(np.unique(draws[missing]), stats, deadline)
             for k in missing:
+                chosen[k] = draws[k]
                 arrays[k] = exact[int(draws[k])]
         return chosen, arrays
+
+    def _snap_start(self, s: int, e: int) -> int:
+        """First display index to draw from in segment [s, e): s, or the last keyframe inside the
+        segment when drawing from there costs less on average (costs: bytes of packets to decode)."""
+        ix = self._index
+        entries = ix.start_key[s:e]
+        changes = np.flatnonzero(entries != entries[-1])
+        if not changes.size:
+            return s
+        k_lo = s + int(changes[-1]) + 1
+        if self._cum_bytes is None:
+            self._cum_bytes = np.concatenate([[0], np.cumsum(self._sizes)])
+        ords = ix.packet_of_display[s:e]
+        entry = entries.copy()
+        if not self._exhausted:
+            # Frames the decoder can reach by going on cost only the packets from where it is.
+            forward = (entry <= self._next_ord) & (ords >= self._next_ord)
+            entry[forward] = self._next_ord
+        cost = self._cum_bytes[ords + 1] - self._cum_bytes[entry]
+        return k_lo if cost[k_lo - s :].mean() < cost.mean() else s
 
     def _pts_of_display(self, d: int) -> int:
         return int(self._index.display_pts[d])
@@ -548,7 +591,7 @@ class VideoReader:
         if not attempt and self._pending and self._pending[0][0] <= d <= self._pending[-1][0]:
             return  # already decoded, waiting in the output queue
         if self._index is None:
-            if attempt or self._exhausted or d <= self._frontier or self._next_ord == math.inf:
+            if attempt or self._exhausted or d <= self._frontier:
                 stats.seeks += 1
                 self._rewind()
             return
@@ -561,6 +604,7 @@ class VideoReader:
         if (
             not attempt
             and not self._exhausted
+            and not self._must_seek
             and d > self._frontier
             and key_ord <= self._next_ord
             and fed_ok
@@ -577,6 +621,10 @@ class VideoReader:
 
     def _seek_to_packet(self, key_ord: int, stats: DecodeStats) -> None:
         ix = self._index
+        if self._packets is not None:
+            self._reset_decoder()
+            self._next_ord = key_ord
+            return
         if key_ord == 0:
             self._rewind()
             return
@@ -613,12 +661,16 @@ class VideoReader:
         self._pushback = None
         self._pending.clear()
         self._exhausted = False
+        self._must_seek = False
         self._frontier = -1
         self._out_count = 0
         self._next_ord = 0
 
     def _rewind(self) -> None:
         """Put demuxer and decoder back at the start of the stream."""
+        if self._packets is not None:
+            self._reset_decoder()
+            return
         if not self._seekable:
             self._open_container()
             return
@@ -640,6 +692,12 @@ class VideoReader:
             self._next_ord = 0
 
     def _read_packet(self) -> tuple[int, av.Packet] | None:
+        if self._packets is not None:
+            ordinal = self._next_ord
+            if ordinal >= len(self._packets):
+                return None
+            self._next_ord = ordinal + 1
+            return ordinal, self._packets[ordinal]
         if self._pushback is not None:
             item, self._pushback = self._pushback, None
             self._next_ord = item[0] + 1

@@ -1,0 +1,80 @@
+"""Recognizers: a backbone, an optional neck and a classification head.
+
+A recognizer's ``forward`` takes ONE view per sample and returns logits (N, num_classes). Several views
+(clips x crops) are folded into the batch by the caller and averaged with :func:`average_views`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["Recognizer2D", "Recognizer3D"]
+
+
+class _Recognizer(nn.Module):
+    input_format: str = ""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module, *, neck: nn.Module | None = None) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.neck = neck
+        self.head = head
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes the head predicts."""
+        return int(self.head.num_classes)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Loss of ``logits`` against ``target`` with the head's loss function."""
+        return self.head.loss(logits, target)
+
+    def _check_input(self, x: torch.Tensor, layout: str) -> None:
+        if x.ndim != 5:
+            raise ValueError(
+                f"{type(self).__name__} expects one view per sample as a 5-D {layout} tensor, "
+                f"got shape {tuple(x.shape)}; fold extra views into the batch dimension first"
+            )
+
+
+class Recognizer2D(_Recognizer):
+    """Frame-level 2D recognizer (TSN, TSM): segments are folded into the batch, the head does the consensus.
+
+    Input (N, T, C, H, W) with T = number of segments; the backbone sees (N * T, C, H, W) and the head
+    receives ``num_segs=T``.
+    """
+
+    input_format = "NTCHW"
+
+    def extract_feat(self, x: torch.Tensor) -> Any:
+        """Backbone (and neck) features of (N, T, C, H, W) input, segments folded into the batch."""
+        self._check_input(x, self.input_format)
+        feats = self.backbone(x.flatten(0, 1))
+        if self.neck is not None:
+            feats = self.neck(feats)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, num_classes) for (N, T, C, H, W) input."""
+        return self.head(self.extract_feat(x), num_segs=x.shape[1])
+
+
+class Recognizer3D(_Recognizer):
+    """Clip-level 3D recognizer (I3D, SlowOnly, SlowFast, R(2+1)D). Input (N, C, T, H, W)."""
+
+    input_format = "NCTHW"
+
+    def extract_feat(self, x: torch.Tensor) -> Any:
+        """Backbone (and neck) features of (N, C, T, H, W) input."""
+        self._check_input(x, self.input_format)
+        feats = self.backbone(x)
+        if self.neck is not None:
+            feats = self.neck(feats)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, num_classes) for (N, C, T, H, W) input."""
+        return self.head(self.extract_feat(x))

@@ -1,0 +1,294 @@
+"""TSM (Lin et al., 2019): TSN with temporal shift in the backbone and a per-segment classifier.
+
+Builders follow torchvision's style: keyword-only, ``num_classes``, ``num_segments``, ``pretrained``
+(ImageNet backbone), ``weights`` (a published MMAction2 checkpoint by name, or a local checkpoint path).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from action_core.models import BCELossWithLogits, Recognizer2D, TSMHead, WeightsInfo
+from action_tsn.models import load_weights
+
+from .backbones import ShiftPlace, mobilenetv2_tsm, resnet_tsm
+from .convert import from_mmaction
+
+__all__ = [
+    "TSM_WEIGHTS",
+    "tsm_mobilenetv2",
+    "tsm_r18",
+    "tsm_r34",
+    "tsm_r50",
+    "tsm_r101",
+    "tsm_resnet",
+]
+
+_MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm"
+
+
+def _mm_weights(
+    config: str,
+    stamp: str,
+    depth: int,
+    segs: int,
+    dataset: str,
+    classes: int,
+    top1: float,
+    top5: float,
+    params: int,
+) -> WeightsInfo:
+    return WeightsInfo(
+        name=config,
+        url=f"{_MM}/{config}/{config}_{stamp}.pth",
+        source="mmaction2",
+        converter="tsm_from_mmaction",
+        builder_kwargs={"depth": depth, "num_classes": classes, "num_segments": segs},
+        meta={
+            "dataset": dataset,
+            "num_params": params,
+            "metrics": {"top1": top1, "top5": top5},
+            "config": f"configs/recognition/tsm/{config}.py",
+        },
+    )
+
+
+#: MMAction2 1.x TSM checkpoints whose layout these builders reproduce (metrics as published by MMAction2).
+TSM_WEIGHTS: dict[str, WeightsInfo] = {
+    w.name: w
+    for w in (
+        _mm_weights(
+            "tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb",
+            "20220831-64d69186",
+            50,
+            8,
+            "kinetics400",
+            400,
+            73.18,
+            90.56,
+            24_327_632,
+        ),
+        _mm_weights(
+            "tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb",
+            "20220831-a6db1e5d",
+            50,
+            8,
+            "kinetics400",
+            400,
+            73.22,
+            90.22,
+            24_327_632,
+        ),
+        _mm_weights(
+            "tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb",
+            "20220831-042b1748",
+            50,
+            16,
+            "kinetics400",
+            400,
+            75.12,
+            91.55,
+            24_327_632,
+        ),
+        _mm_weights(
+            "tsm_imagenet-pretrained-r50_8xb16-dense-1x1x8-50e_kinetics400-rgb",
+            "20220831-f55d3c2b",
+            50,
+            8,
+            "kinetics400",
+            400,
+            73.38,
+            90.78,
+            24_327_632,
+        ),
+        _mm_weights(
+            "tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb",
+            "20230317-be0fc26e",
+            50,
+            8,
+            "sthv2",
+            174,
+            62.72,
+            87.70,
+            23_864_558,
+        ),
+        _mm_weights(
+            "tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb",
+            "20230317-ec6696ad",
+            50,
+            16,
+            "sthv2",
+            174,
+            64.16,
+            88.61,
+            23_864_558,
+        ),
+        _mm_weights(
+            "tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb",
+            "20230320-efcc0d1b",
+            101,
+            8,
+            "sthv2",
+            174,
+            63.70,
+            88.28,
+            42_856_686,
+        ),
+    )
+}
+
+
+def _finish(
+    backbone: nn.Module,
+    *,
+    num_classes: int,
+    num_segments: int,
+    is_shift: bool,
+    temporal_pool: bool,
+    dropout_ratio: float,
+    init_std: float,
+    label_smoothing: float,
+    multi_label: bool,
+    weights: str | Path | WeightsInfo | None,
+    weights_backbone_only: bool,
+    progress: bool,
+) -> Recognizer2D:
+    head = TSMHead(
+        num_classes,
+        backbone.out_channels,
+        num_segments=num_segments,
+        dropout_ratio=dropout_ratio,
+        init_std=init_std,
+        is_shift=is_shift,
+        temporal_pool=temporal_pool,
+        loss=BCELossWithLogits() if multi_label else None,
+        label_smoothing=label_smoothing,
+    )
+    model = Recognizer2D(backbone, head)
+    model.num_segments = num_segments
+    model.weights_info = None
+    if weights is not None:
+        model.weights_info = load_weights(
+            model,
+            weights,
+            TSM_WEIGHTS,
+            convert=from_mmaction,
+            backbone_only=weights_backbone_only,
+            progress=progress,
+        )
+    return model
+
+
+def tsm_resnet(
+    depth: int,
+    *,
+    num_classes: int = 400,
+    num_segments: int = 8,
+    pretrained: bool | str = False,
+    weights: str | Path | WeightsInfo | None = None,
+    weights_backbone_only: bool = False,
+    shift_div: int = 8,
+    shift_place: ShiftPlace = "blockres",
+    temporal_pool: bool = False,
+    is_shift: bool = True,
+    dropout_ratio: float = 0.5,
+    init_std: float = 0.001,
+    label_smoothing: float = 0.0,
+    multi_label: bool = False,
+    norm_eval: bool = False,
+    frozen_stages: int = -1,
+    progress: bool = False,
+) -> Recognizer2D:
+    """TSM with a ResNet-``depth`` backbone (MMAction2's ``ResNetTSM`` + ``TSMHead``).
+
+    The model expects (N, num_segments, 3, H, W) input. ``pretrained`` initialises the backbone from
+    torchvision ImageNet weights (True = ``IMAGENET1K_V1``, MMAction2's ``torchvision://resnet50``);
+    ``weights`` then loads a checkpoint (MMAction2 or ours; only its backbone with ``weights_backbone_only``).
+    Defaults are MMAction2's TSM-R50 config.
+    """
+    backbone = resnet_tsm(
+        depth=depth,
+        pretrained=pretrained,
+        num_segments=num_segments,
+        shift_div=shift_div,
+        shift_place=shift_place,
+        temporal_pool=temporal_pool,
+        is_shift=is_shift,
+        norm_eval=norm_eval,
+        frozen_stages=frozen_stages,
+    )
+    return _finish(
+        backbone,
+        num_classes=num_classes,
+        num_segments=num_segments,
+        is_shift=is_shift,
+        temporal_pool=temporal_pool,
+        dropout_ratio=dropout_ratio,
+        init_std=init_std,
+        label_smoothing=label_smoothing,
+        multi_label=multi_label,
+        weights=weights,
+        weights_backbone_only=weights_backbone_only,
+        progress=progress,
+    )
+
+
+def tsm_r18(**kwargs: Any) -> Recognizer2D:
+    """TSM, ResNet-18 backbone (keyword arguments as :func:`tsm_resnet`)."""
+    return tsm_resnet(18, **kwargs)
+
+
+def tsm_r34(**kwargs: Any) -> Recognizer2D:
+    """TSM, ResNet-34 backbone (keyword arguments as :func:`tsm_resnet`)."""
+    return tsm_resnet(34, **kwargs)
+
+
+def tsm_r50(**kwargs: Any) -> Recognizer2D:
+    """TSM, ResNet-50 backbone (keyword arguments as :func:`tsm_resnet`)."""
+    return tsm_resnet(50, **kwargs)
+
+
+def tsm_r101(**kwargs: Any) -> Recognizer2D:
+    """TSM, ResNet-101 backbone (keyword arguments as :func:`tsm_resnet`)."""
+    return tsm_resnet(101, **kwargs)
+
+
+def tsm_mobilenetv2(
+    *,
+    num_classes: int = 400,
+    num_segments: int = 8,
+    pretrained: bool | str = False,
+    weights: str | Path | None = None,
+    weights_backbone_only: bool = False,
+    shift_div: int = 8,
+    is_shift: bool = True,
+    dropout_ratio: float = 0.5,
+    init_std: float = 0.001,
+    label_smoothing: float = 0.0,
+    multi_label: bool = False,
+    progress: bool = False,
+) -> Recognizer2D:
+    """TSM with a MobileNetV2 backbone (MMAction2's ``MobileNetV2TSM`` + ``TSMHead``, 1280 channels).
+
+    ``pretrained`` loads torchvision's ImageNet MobileNetV2 (True = ``IMAGENET1K_V1``).
+    """
+    backbone = mobilenetv2_tsm(
+        pretrained=pretrained, num_segments=num_segments, shift_div=shift_div, is_shift=is_shift
+    )
+    return _finish(
+        backbone,
+        num_classes=num_classes,
+        num_segments=num_segments,
+        is_shift=is_shift,
+        temporal_pool=False,
+        dropout_ratio=dropout_ratio,
+        init_std=init_std,
+        label_smoothing=label_smoothing,
+        multi_label=multi_label,
+        weights=weights,
+        weights_backbone_only=weights_backbone_only,
+        progress=progress,
+    )

@@ -1,0 +1,80 @@
+"""Registrations of the action-tsn plugin (imports action_core only; model code loads on first use)."""
+
+from action_core import hookimpl
+
+ACTION_PLUGIN_API = "1.0"
+
+_MODELS = {
+    "tsn_r18": ("TSN, ResNet-18", 11_381_712),
+    "tsn_r34": ("TSN, ResNet-34", 21_489_872),
+    "tsn_r50": ("TSN, ResNet-50", 24_327_632),
+    "tsn_r101": ("TSN, ResNet-101", 43_319_760),
+}
+
+_PRESETS = (
+    "tsn_r50_1x1x3_100e_kinetics400_rgb",
+    "tsn_r50_1x1x8_100e_kinetics400_rgb",
+    "tsn_r101_1x1x8_100e_kinetics400_rgb",
+    "tsn_r50_1x1x8_50e_sthv2_rgb",
+    "tsn_r50_1x1x16_50e_sthv2_rgb",
+    "tsn_r50_1x1x3_75e_ucf101_rgb",
+)
+
+
+@hookimpl
+def action_register_models(register) -> None:
+    for name, (summary, params) in _MODELS.items():
+        register(
+            name,
+            f"action_tsn.models:{name}",
+            summary=f"{summary} (segment consensus, MMAction2 TSNHead)",
+            params=params,
+            params_for="num_classes=400",
+            input_format="NTCHW",
+            example_kwargs={"num_classes": 5, "num_segments": 2},
+            example_input=(2, 2, 3, 32, 32),
+        )
+
+
+@hookimpl
+def action_register_backbones(register) -> None:
+    register(
+        "resnet2d",
+        "action_tsn.backbones:resnet2d",
+        summary="torchvision ResNet (18/34/50/101/152) without classifier; returns the layer4 feature map",
+        example_kwargs={"depth": 18},
+    )
+
+
+@hookimpl
+def action_register_converters(register) -> None:
+    register(
+        "tsn_from_mmaction",
+        "action_tsn.convert:from_mmaction",
+        summary="MMAction2 1.x/0.x TSN state dict -> action-tsn keys (returns state dict, unconverted keys)",
+        source="mmaction2",
+        direction="import",
+        models=sorted(_MODELS),
+    )
+    register(
+        "tsn_to_mmaction",
+        "action_tsn.convert:to_mmaction",
+        summary="action-tsn model or state dict -> MMAction2 key names",
+        source="mmaction2",
+        direction="export",
+        models=sorted(_MODELS),
+    )
+    register(
+        "tsn_load_mmaction",
+        "action_tsn.convert:load_mmaction",
+        summary="load an MMAction2 TSN checkpoint into a model; returns a ConversionReport (strict by default)",
+        source="mmaction2",
+        direction="load",
+        models=sorted(_MODELS),
+    )
+
+
+@hookimpl
+def action_register_presets(register) -> None:
+    for name in _PRESETS:
+        register(name, f"action_tsn:presets/{name}.toml", summary=f"MMAction2 {name}")
