@@ -1,0 +1,211 @@
+"""Side-by-side CPU timing of our 3D recognizers against MMAction2 1.2.0 (run by hand, never by pytest).
+
+    PYTHONPATH=core/src:plugins/action-resnet3d/src:plugins/action-i3d/src:plugins/action-slowonly/src:\
+plugins/action-slowfast/src:plugins/action-r2plus1d/src \
+    /work/side/models3d/bin/python plugins/action-resnet3d/tools/bench_vs_mmaction2.py [--reps 3] [--models i3d,...]
+
+For each model: both implementations get the same weights (ours converted from MMAction2's state dict), the
+same input (batch 2, fp32, standard clip size) and alternate run by run (the order flips every repetition). "eval" is a no-grad forward in eval
+mode; "train" is forward + cross-entropy + backward + SGD step in train mode. Reported: median seconds, the
+ratio ours / MMAction2 (< 1 is faster), and ours with channels_last_3d memory format + bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from mmaction.registry import MODELS
+from mmaction.utils import register_all_modules
+from torch import nn
+
+I3D_INFLATE = ((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0))
+
+
+def mm_configs() -> dict[str, tuple[dict, tuple[int, ...]]]:
+    head = dict(type="I3DHead", num_classes=400, in_channels=2048, spatial_type="avg", dropout_ratio=0.5)
+    return {
+        "i3d_r50_32x2x1": (
+            dict(
+                type="Recognizer3D",
+                backbone=dict(
+                    type="ResNet3d",
+                    depth=50,
+                    pretrained=None,
+                    pretrained2d=False,
+                    conv1_kernel=(5, 7, 7),
+                    conv1_stride_t=2,
+                    pool1_stride_t=2,
+                    inflate=I3D_INFLATE,
+                    zero_init_residual=False,
+                ),
+                cls_head=head,
+            ),
+            (2, 3, 32, 224, 224),
+        ),
+        "slowonly_r50_8x8x1": (
+            dict(
+                type="Recognizer3D",
+                backbone=dict(type="ResNet3dSlowOnly", depth=50, pretrained=None),
+                cls_head=head,
+            ),
+            (2, 3, 8, 224, 224),
+        ),
+        "slowfast_r50_4x16x1": (
+            dict(
+                type="Recognizer3D",
+                backbone=dict(type="ResNet3dSlowFast", pretrained=None),
+                cls_head=dict(type="SlowFastHead", num_classes=400, in_channels=2304, dropout_ratio=0.5),
+            ),
+            (2, 3, 32, 224, 224),
+        ),
+        "r2plus1d_r34_8x8x1": (
+            dict(
+                type="Recognizer3D",
+                backbone=dict(
+                    type="ResNet2Plus1d",
+                    depth=34,
+                    pretrained=None,
+                    pretrained2d=False,
+                    conv_cfg=dict(type="Conv2plus1d"),
+                    norm_cfg=dict(type="BN3d", requires_grad=True, eps=1e-3),
+                    conv1_kernel=(3, 7, 7),
+                    conv1_stride_t=1,
+                    pool1_stride_t=1,
+                    inflate=(1, 1, 1, 1),
+                    spatial_strides=(1, 2, 2, 2),
+                    temporal_strides=(1, 2, 2, 2),
+                    zero_init_residual=False,
+                ),
+                cls_head=dict(type="I3DHead", num_classes=400, in_channels=512, dropout_ratio=0.5),
+            ),
+            (2, 3, 8, 224, 224),
+        ),
+    }
+
+
+def ours(name: str) -> nn.Module:
+    if name.startswith("i3d"):
+        from action_i3d import i3d_r50
+
+        return i3d_r50(num_classes=400)
+    if name.startswith("slowonly"):
+        from action_slowonly import slowonly_r50
+
+        return slowonly_r50(num_classes=400)
+    if name.startswith("slowfast"):
+        from action_slowfast import slowfast_r50
+
+        return slowfast_r50(num_classes=400)
+    from action_r2plus1d import r2plus1d_r34
+
+    return r2plus1d_r34(num_classes=400)
+
+
+class MMForward(nn.Module):
+    """MMAction2's recognizer reduced to what ours computes: backbone then head logits."""
+
+    def __init__(self, recognizer: nn.Module) -> None:
+        super().__init__()
+        self.recognizer = recognizer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.recognizer.cls_head(self.recognizer.backbone(x))
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def step_fns(model: nn.Module, x: torch.Tensor, target: torch.Tensor, *, fast: bool):
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    if fast:
+        model = model.to(memory_format=torch.channels_last_3d)
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast)
+
+    def eval_forward() -> None:
+        model.eval()
+        with torch.no_grad(), autocast():
+            model(x)
+
+    def train_step() -> None:
+        model.train()
+        with autocast():
+            loss = nn.functional.cross_entropy(model(x).float(), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return eval_forward, train_step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--models", default="")
+    parser.add_argument("--no-fast", action="store_true", help="skip the channels_last_3d + bf16 runs")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="intra-op threads (1: stable on a shared machine)"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    register_all_modules()
+    from action_resnet3d import load_mmaction2
+
+    torch.manual_seed(0)
+    rows = []
+    for name, (cfg, shape) in mm_configs().items():
+        if args.models and not any(m in name for m in args.models.split(",")):
+            continue
+        mm = MMForward(MODELS.build(cfg))
+        our = ours(name)
+        load_mmaction2(our, mm.recognizer.state_dict())
+        x = torch.randn(shape)
+        target = torch.tensor([1, 7])
+        mm_eval, mm_train = step_fns(mm, x, target, fast=False)
+        our_eval, our_train = step_fns(our, x, target, fast=False)
+        variants = {"mmaction2": (mm_eval, mm_train), "ours": (our_eval, our_train)}
+        if not args.no_fast:
+            fast_model = ours(name)
+            load_mmaction2(fast_model, mm.recognizer.state_dict())
+            variants["ours cl3d+bf16"] = step_fns(fast_model, x, target, fast=True)
+        times: dict[str, dict[str, list[float]]] = {v: {"eval": [], "train": []} for v in variants}
+        for fns in variants.values():  # warm-up (allocator, oneDNN primitive caches)
+            fns[0]()
+            fns[1]()
+        order = list(variants)
+        for _ in range(args.reps):
+            for variant in order:
+                ev, tr = variants[variant]
+                times[variant]["eval"].append(timed(ev))
+                times[variant]["train"].append(timed(tr))
+            order.reverse()  # alternate who goes first, so drifting machine load hits both alike
+        med = {v: {k: statistics.median(t) for k, t in d.items()} for v, d in times.items()}
+        rows.append((name, shape, med))
+        print(name, shape, {v: {k: round(t, 3) for k, t in d.items()} for v, d in med.items()}, flush=True)
+
+    print()
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, reps {args.reps} (median)")
+    print(
+        "| model | input | step | MMAction2 s | ours s | ours / MMAction2 | cl3d+bf16 s | speed-up vs ours fp32 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, shape, med in rows:
+        for step in ("eval", "train"):
+            m, o = med["mmaction2"][step], med["ours"][step]
+            fast = med.get("ours cl3d+bf16", {}).get(step)
+            fast_cols = f"{fast:.3f} | {o / fast:.2f}x" if fast else "- | -"
+            print(
+                f"| {name} | {'x'.join(map(str, shape))} | {step} | {m:.3f} | {o:.3f} | {o / m:.3f} | {fast_cols} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from action_resnet3d import load_mmaction2
+from action_slowfast import (
+    ResNet3dSlowFast,
+    lateral_inplanes,
+    slowfast_backbone,
+    slowfast_r50,
+    slowfast_r50_8x8,
+)
+from action_slowfast.convert import load_pytorchvideo_slowfast
+from action_testkit import PluginConformance
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY = {
+    "num_classes": 5,
+    "channel_ratio": 4,
+    "slow_kwargs": {"base_channels": 4},
+    "fast_kwargs": {"base_channels": 1},
+}
+
+
+def n_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_parameter_counts_equal_mmaction2():
+    assert n_params(slowfast_r50(num_classes=400)) == 34_479_288
+    assert n_params(slowfast_r50_8x8(num_classes=400)) == 34_565_560  # 7x1x1 fusion: MMAction2's 34.6M
+
+
+def test_lateral_widths_and_pathway_shapes():
+    assert lateral_inplanes(50) == [16, 64, 128, 256]
+    model = slowfast_r50(**TINY).eval()
+    slow, fast = model.backbone(torch.randn(1, 3, 32, 32, 32))
+    assert (
+        slow.shape[2] == 32 // 8 and fast.shape[2] == 32
+    )  # tau = 8, alpha = 8: the fast path sees every frame
+    assert model.head.fc_cls.in_features == slow.shape[1] + fast.shape[1]
+    lateral = model.backbone.slow_path.layer1_lateral.conv
+    assert lateral.kernel_size == (5, 1, 1) and lateral.stride == (8, 1, 1) and lateral.bias is None
+
+
+@pytest.mark.parametrize(
+    ("fixture", "kwargs"),
+    [
+        ("slowfast_r50_4x16_tiny", {"resample_rate": 8, "speed_ratio": 4}),
+        ("slowfast_r50_8x8_tiny", {"resample_rate": 4, "speed_ratio": 4, "fusion_kernel": 7}),
+    ],
+)
+def test_logits_equal_mmaction2_with_converted_weights(fixture, kwargs):
+    reference = torch.load(FIXTURES / f"mmaction2_{fixture}.pt", weights_only=True)
+    model = slowfast_r50(**TINY, **kwargs)
+    assert load_mmaction2(model, reference).ok
+    model.eval()
+    with torch.no_grad():
+        logits = model(reference["input"])
+    assert reference["logits"].std() > 0.1
+    torch.testing.assert_close(logits, reference["logits"], rtol=0, atol=1e-4)
+
+
+def test_slow_pathway_inflation_zero_fills_lateral_inputs():
+    resnet2d = torchvision.models.resnet18()
+    backbone = slowfast_backbone(depth=18, channel_ratio=8, fast_kwargs={"base_channels": 8})
+    from action_resnet3d import inflate_resnet2d_weights
+
+    report = inflate_resnet2d_weights(backbone.slow_path, resnet2d.state_dict())
+    # the lateral input widens stage 1, which then needs a projection shortcut ResNet-18 does not have
+    assert [name for name, _ in report.not_inflated] == ["layer1.0.downsample"]
+    weight = backbone.slow_path.layer2[0].conv1.conv.weight  # 64 slow + 16 lateral input channels
+    assert weight.shape[1] == 64 + 16
+    torch.testing.assert_close(weight[:, :64, 0], resnet2d.layer2[0].conv1.weight)
+    assert torch.count_nonzero(weight[:, 64:]) == 0
+
+
+def test_frozen_stages_freeze_their_lateral_connections_too():
+    backbone = slowfast_backbone(
+        channel_ratio=4,
+        slow_kwargs={"base_channels": 4, "frozen_stages": 1},
+        fast_kwargs={"base_channels": 1},
+    )
+    backbone.train()
+    slow = backbone.slow_path
+    assert not any(p.requires_grad for p in slow.layer1_lateral.parameters())
+    assert all(p.requires_grad for p in slow.layer2_lateral.parameters())
+    assert not slow.layer1.training and slow.layer2.training
+
+
+def test_bad_rates_are_refused():
+    backbone = slowfast_backbone(
+        channel_ratio=4, slow_kwargs={"base_channels": 4}, fast_kwargs={"base_channels": 1}
+    )
+    with pytest.raises(ValueError, match="multiple of speed_ratio"):
+        ResNet3dSlowFast(backbone.slow_path, backbone.fast_path, resample_rate=6, speed_ratio=4)
+
+
+class TestConformance(PluginConformance):
+    plugin = "slowfast"
+
+
+def test_full_size_checkpoint_layouts_map_onto_our_builders():
+    shapes = json.loads((FIXTURES / "mmaction2_slowfast_r50_4x16_keys.json").read_text())
+    assert load_mmaction2(slowfast_r50(num_classes=400), {k: torch.zeros(s) for k, s in shapes.items()}).ok
+    shapes = json.loads((FIXTURES / "pytorchvideo_slowfast_r50_keys.json").read_text())
+    model = slowfast_r50_8x8(num_classes=400, lateral_norm=True)
+    assert sum(p.numel() for p in model.parameters()) == 34_566_488  # PyTorchVideo's slowfast_r50
+    assert load_pytorchvideo_slowfast(model, {k: torch.zeros(s) for k, s in shapes.items()}).ok
+
+
+def test_logits_equal_pytorchvideo_slowfast_r50_with_converted_weights():
+    reference = torch.load(FIXTURES / "pytorchvideo_slowfast_r50_tiny.pt", weights_only=True)
+    model = slowfast_r50_8x8(lateral_norm=True, **TINY)  # tau 4, alpha 4, 7x1x1 fusion with norm
+    assert load_pytorchvideo_slowfast(model, {"model_state": reference["state_dict"]}).ok
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)

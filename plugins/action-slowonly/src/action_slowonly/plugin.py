@@ -1,0 +1,59 @@
+"""Registrations of the action-slowonly plugin (imports action_core only; model code loads on first use)."""
+
+from action_core import hookimpl
+
+ACTION_PLUGIN_API = "1.0"
+
+_PRESETS = ("slowonly_r50_4x16x1_256e_kinetics400_rgb", "slowonly_r50_8x8x1_256e_kinetics400_rgb")
+
+
+@hookimpl
+def action_register_models(register) -> None:
+    register(
+        "slowonly_r50",
+        "action_slowonly.models:slowonly_r50",
+        summary="SlowOnly, 3D ResNet-50 (4x16 or 8x8 sampling), from scratch or ImageNet-inflated",
+        params=32_454_096,
+        input_format="NCTHW",
+        example_kwargs={"num_classes": 5, "base_channels": 4},
+        example_input=(1, 3, 4, 32, 32),
+    )
+
+
+@hookimpl
+def action_register_backbones(register) -> None:
+    register(
+        "resnet3d_slowonly",
+        "action_slowonly.models:slowonly_backbone",
+        summary="ResNet3d in MMAction2's SlowOnly configuration (2D stem and stages 1-2, 3x1x1 in stages 3-4)",
+        example_kwargs={"base_channels": 4},
+    )
+
+
+@hookimpl
+def action_register_converters(register) -> None:
+    register(
+        "mmaction2_slowonly",
+        "action_resnet3d.convert:convert_mmaction2",
+        summary="MMAction2 1.x/0.x SlowOnly checkpoint -> slowonly_r50 keys",
+        source="mmaction2",
+        model="slowonly_r50",
+    )
+    register(
+        "pytorchvideo_slow",
+        "action_slowonly.convert:convert_pytorchvideo_slow",
+        summary="PyTorchVideo/PySlowFast slow_r50 state dict -> slowonly_r50 keys",
+        source="pytorchvideo",
+        model="slowonly_r50",
+    )
+
+
+@hookimpl
+def action_register_presets(register) -> None:
+    for name in _PRESETS:
+        register(
+            name,
+            f"action_slowonly:presets/{name}.toml",
+            summary=f"MMAction2 recipe {name}",
+            dataset="kinetics400",
+        )
