@@ -85,3 +85,11 @@ def test_strict_mode_fails_loudly(make_venv):
         env={"ACTION_DISABLE_PLUGINS": "broken_import", "ACTION_STRICT_PLUGINS": "1"},
     )
     assert "hello_net" in ok.stdout
+
+
+def test_action_all_installs_every_plugin_and_all_load(make_venv):
+    venv = make_venv()
+    venv.install("action-all")
+    rows = json.loads(venv.run("action-run", "plugins", "--load", "--json").stdout)
+    assert {r["distribution"] for r in rows} == set(FIRST_PARTY_PLUGINS)
+    assert all(r["status"] == "loaded" for r in rows), [r for r in rows if r["status"] != "loaded"]

@@ -88,3 +88,12 @@ def test_yaml_configs(tmp_path):
 def test_unknown_source_says_so():
     with pytest.raises(ConfigError, match="neither a config file nor a known preset"):
         load_source("no_such_preset_anywhere")
+
+
+def test_overrides_index_into_lists():
+    data = {"data": {"pipeline": [{"type": "Resize"}, {"type": "RandomCrop", "size": 224}]}}
+    out = apply_overrides(data, ["data.pipeline.1.size=112"])
+    assert out["data"]["pipeline"][1] == {"type": "RandomCrop", "size": 112}
+    assert data["data"]["pipeline"][1]["size"] == 224
+    with pytest.raises(ConfigError, match="list of 2 items; use an index 0..1 instead of '5'"):
+        apply_overrides(data, ["data.pipeline.5.size=1"])

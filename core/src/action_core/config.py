@@ -142,21 +142,39 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(data: MutableMapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Apply ``dotted.key=value`` overrides to a config mapping (a new dict is returned)."""
+    """Apply ``dotted.key=value`` overrides to a config mapping (a new dict is returned).
+
+    A numeric part indexes a list: ``data.train.pipeline.2.size=28`` sets ``size`` of the third step.
+    """
     out = copy.deepcopy(dict(data))
     for text in overrides:
         path, value = parse_override(text)
-        node: MutableMapping[str, Any] = out
-        for i, part in enumerate(path[:-1]):
-            nxt = node.get(part)
-            if nxt is None:
-                nxt = node[part] = {}
-            elif not isinstance(nxt, MutableMapping):
+        node: Any = out
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            where = ".".join(path[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(
+                        f"override {text!r}: {'.'.join(path[:i]) or 'config'} is a list of {len(node)} items; "
+                        f"use an index 0..{len(node) - 1} instead of {part!r}"
+                    )
+                key: Any = int(part)
+            elif isinstance(node, MutableMapping):
+                key = part
+            else:
                 raise ConfigError(
-                    f"override {text!r}: {'.'.join(path[: i + 1])} is a {type(nxt).__name__}, not a table"
+                    f"override {text!r}: {'.'.join(path[:i])} is a {type(node).__name__}, not a table"
                 )
-            node = nxt
-        node[path[-1]] = value
+            if last:
+                node[key] = value
+            else:
+                nxt = node[key] if isinstance(node, list) else node.get(key)
+                if nxt is None:
+                    nxt = node[key] = {}
+                elif not isinstance(nxt, (MutableMapping, list)):
+                    raise ConfigError(f"override {text!r}: {where} is a {type(nxt).__name__}, not a table")
+                node = nxt
     return out
 
 

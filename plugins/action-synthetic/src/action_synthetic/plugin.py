@@ -18,3 +18,16 @@ def action_register_datasets(register) -> None:
         modality="video",
         example="action_synthetic.datasets:conformance_example",
     )
+
+
+PRESETS = {
+    "tsm_r18_synthetic": "TSM R18 on the synthetic motion classes: the demo's temporal model",
+    "tsn_r18_synthetic": "TSN R18 on the synthetic motion classes: the demo's frame-averaging baseline",
+}
+
+
+@hookimpl
+def action_register_presets(register) -> None:
+    """The main job's presets (they need action-tsm and action-tsn for the models)."""
+    for name, summary in PRESETS.items():
+        register(name, f"action_synthetic:presets/{name}.toml", summary=summary)
