@@ -19,6 +19,7 @@ author = "the action developers"
 copyright = "2026, the action developers"
 extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "generate_pages"]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+# fragments (benchmarks-*.md, *-notes.md) are included into pages, not pages themselves
 exclude_patterns = ["_build", "tests", "_ext", "benchmarks-*.md", "*-notes.md"]
 html_theme = "alabaster"
 myst_heading_anchors = 3
