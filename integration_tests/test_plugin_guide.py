@@ -45,3 +45,18 @@ def test_following_the_guide_gives_a_valid_plugin(tmp_path: Path, make_venv):
     assert "mynet_small  [mynet]  MyNet, 2 stages" in venv.run("action-run", "list", "models").stdout
     tests = venv.run("python", "-m", "pytest", str(project / "tests"), "-q", "-p", "no:cacheprovider")
     assert "1 passed" in tests.stdout
+
+
+def test_template_plugin_instantiates_installs_and_validates(tmp_path: Path, make_venv):
+    venv = make_venv()
+    venv.install("action-core", "action-testkit", "pytest")
+    created = venv.run("action-run", "plugins", "new", "fancy_net", "--dir", str(tmp_path)).stdout
+    project = tmp_path / "action-fancy-net"
+    assert str(project) in created
+    venv.install(f"{project}[test]")
+    report = venv.run("action-run", "plugins", "validate", "fancy_net").stdout
+    assert report.strip().endswith("valid") and "FAIL" not in report and "WARN" not in report, report
+    tests = venv.run("python", "-m", "pytest", str(project / "tests"), "-q", "-p", "no:cacheprovider")
+    assert "1 passed" in tests.stdout
+    again = venv.run("action-run", "plugins", "new", "fancy_net", "--dir", str(tmp_path), check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr

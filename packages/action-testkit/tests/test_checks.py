@@ -93,3 +93,23 @@ def test_api_mismatch_and_unknown_plugin(install):
     report = validate_plugin("old")
     assert not report.ok and "plugin API" in report.render()
     assert not validate_plugin("does_not_exist").ok
+
+
+def test_scaffold_refuses_bad_names_and_writes_the_layout(tmp_path):
+    from action_core.errors import PluginError
+    from action_testkit.scaffold import create_plugin
+
+    with pytest.raises(PluginError, match="lowercase"):
+        create_plugin("Bad-Name", tmp_path)
+    project = create_plugin("tiny_one", tmp_path)
+    files = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
+    assert files == [
+        "README.md",
+        "pyproject.toml",
+        "src/action_tiny_one/__init__.py",
+        "src/action_tiny_one/models.py",
+        "src/action_tiny_one/plugin.py",
+        "src/action_tiny_one/py.typed",
+        "tests/test_conformance.py",
+    ]
+    assert 'tiny_one = "action_tiny_one.plugin"' in (project / "pyproject.toml").read_text()

@@ -14,9 +14,12 @@ def main(argv: list[str]) -> int:
     """List plugins from metadata (importing none of them) or, with ``--load``, load and report them."""
     if argv and argv[0] == "validate":
         return validate_main(argv[1:])
+    if argv and argv[0] == "new":
+        return new_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="action-run plugins",
-        description="List installed plugins from their metadata. Nothing is imported unless --load is given.",
+        description="List installed plugins from their metadata. Nothing is imported unless --load is given. "
+        "`plugins validate NAME` runs the conformance kit; `plugins new NAME` starts a new plugin project.",
     )
     parser.add_argument("--load", action="store_true", help="import every plugin and report loaded/skipped")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -75,3 +78,23 @@ def validate_main(argv: list[str]) -> int:
     report = validate_plugin(args.name, build=not args.no_build)
     print(report.render())
     return 0 if report.ok else 1
+
+
+def new_main(argv: list[str]) -> int:
+    """Create a new plugin project from the template shipped with action-testkit."""
+    parser = argparse.ArgumentParser(
+        prog="action-run plugins new", description="Start a plugin project: action-NAME/ with a model, tests."
+    )
+    parser.add_argument("name", help="the plugin's short name (lowercase), e.g. mynet")
+    parser.add_argument("--dir", default=".", help="folder to create action-NAME/ in")
+    args = parser.parse_args(argv)
+    try:
+        from action_testkit.scaffold import create_plugin
+    except ImportError:
+        print("plugins new needs the conformance kit: pip install action-testkit", file=sys.stderr)
+        return 2
+    project = create_plugin(args.name, args.dir)
+    print(
+        f"created {project}; next: pip install -e '{project}[test]' && action-run plugins validate {args.name}"
+    )
+    return 0
