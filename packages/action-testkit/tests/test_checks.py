@@ -113,3 +113,34 @@ def test_scaffold_refuses_bad_names_and_writes_the_layout(tmp_path):
         "tests/test_conformance.py",
     ]
     assert 'tiny_one = "action_tiny_one.plugin"' in (project / "pyproject.toml").read_text()
+
+
+def test_tuple_outputs_are_checked_against_a_list_of_shapes(install):
+    models = (
+        MODELS
+        + """
+
+class Two(torch.nn.Module):
+    def forward(self, x):
+        return x.mean(dim=1), x.sum(dim=2)
+
+def two_maps(*, num_classes=1):
+    return Two()
+"""
+    )
+    install(
+        "pair",
+        """
+        from action_core import hookimpl
+        ACTION_PLUGIN_API = "1.0"
+        @hookimpl
+        def action_register_models(register):
+            register("good", "ck_pair.models:two_maps", example_input=(2, 3, 4), example_output=[(2, 4), (2, 3)])
+            register("bad", "ck_pair.models:two_maps", example_input=(2, 3, 4), example_output=[(2, 4), (2, 4)])
+        """,
+        models,
+    )
+    report = validate_plugin("pair")
+    status = {r.name: r.status for r in report.results}
+    assert status["model good: builds and runs a tiny forward"] == "ok"
+    assert status["model bad: builds and runs a tiny forward"] == "fail"

@@ -7,7 +7,8 @@ Model metadata the checks use (all optional, given to ``register(...)``):
 ``example_input``
     the shape of one input batch for a tiny forward, e.g. ``(2, 8, 3, 32, 32)``;
 ``example_output``
-    the expected output shape; defaults to ``(N, num_classes)``.
+    the expected output shape, defaults to ``(N, num_classes)``; for a model returning a tuple of tensors
+    (a localizer), the list of their shapes.
 
 Dataset metadata: ``example = "pkg.module:function"``, a function ``(tmp_dir: Path) -> dict`` returning
 the keyword arguments of the dataset builder for a tiny instance it creates in ``tmp_dir``.
@@ -202,13 +203,22 @@ def _forward(entry: Entry) -> str | None:
     with torch.no_grad():
         out = model(torch.randn(*shape))
     expected = entry.meta.get("example_output")
+    got = _shapes(out)
     if expected is None:
-        if "num_classes" not in kwargs:
-            return f"warn: output {tuple(out.shape)}; give example_kwargs with num_classes or example_output to check it"
+        if "num_classes" not in kwargs or isinstance(got, list):
+            return f"warn: output {got}; give example_kwargs with num_classes or example_output to check it"
         expected = (shape[0], kwargs["num_classes"])
-    if tuple(out.shape) != tuple(expected):
-        raise RuntimeError(f"output shape {tuple(out.shape)} differs from the declared {tuple(expected)}")
-    return f"{tuple(shape)} -> {tuple(out.shape)}"
+    expected = [tuple(s) for s in expected] if isinstance(got, list) else tuple(expected)
+    if got != expected:
+        raise RuntimeError(f"output shape {got} differs from the declared {expected}")
+    return f"{tuple(shape)} -> {got}"
+
+
+def _shapes(out: Any) -> tuple[int, ...] | list[tuple[int, ...]]:
+    """The output's shape, or the list of shapes of a tuple of tensors (localizers return several maps)."""
+    if isinstance(out, (tuple, list)):
+        return [tuple(o.shape) for o in out]
+    return tuple(out.shape)
 
 
 def _dataset(entry: Entry) -> str | None:

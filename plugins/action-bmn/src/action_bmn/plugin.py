@@ -18,6 +18,8 @@ def action_register_models(register) -> None:
         summary="BMN boundary-matching network, temporal action proposals (MMAction2 1.2.0 form)",
         params=36_978_564,
         trainable_params=4_978_564,
+        example_input=(2, 8, 8),
+        example_output=[(2, 2, 8, 8), (2, 8), (2, 8)],
         task="localization",
         input_format="NCT",
         example_kwargs={
