@@ -16,14 +16,17 @@ def write_overlay_video(
     *,
     codec: str = "libx264",
     font_size: int = 0,
+    min_side: int = 256,
 ) -> Path:
     """Re-encode ``src`` to ``dst`` with the ``(label, score)`` lines drawn in the top-left corner.
 
     Uses PyAV for decoding/encoding and Pillow for text; the frame rate and size are kept. ``font_size`` 0
-    scales the text with the frame height. The output is written to a temporary name and renamed when done.
+    scales the text with the frame height. Videos whose shorter side is below ``min_side`` are upscaled
+    (nearest neighbour) so the labels stay legible. The output is written to a temporary name and renamed
+    when done.
     """
     import av
-    from PIL import ImageDraw, ImageFont
+    from PIL import Image, ImageDraw, ImageFont
 
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -34,13 +37,18 @@ def write_overlay_video(
             in_stream = source.streams.video[0]
             rate = in_stream.average_rate or 25
             out_stream = sink.add_stream(codec, rate=rate)
-            out_stream.width = in_stream.codec_context.width // 2 * 2
-            out_stream.height = in_stream.codec_context.height // 2 * 2
+            width, height = in_stream.codec_context.width, in_stream.codec_context.height
+            scale = max(1, -(-min_side // min(width, height)))
+            out_stream.width = width * scale // 2 * 2
+            out_stream.height = height * scale // 2 * 2
             out_stream.pix_fmt = "yuv420p"
             size = font_size or max(10, out_stream.height // 18)
             font = ImageFont.load_default(size=size)
             for frame in source.decode(in_stream):
-                image = frame.to_image().crop((0, 0, out_stream.width, out_stream.height))
+                image = frame.to_image()
+                if scale > 1:
+                    image = image.resize((width * scale, height * scale), Image.NEAREST)
+                image = image.crop((0, 0, out_stream.width, out_stream.height))
                 draw = ImageDraw.Draw(image)
                 for row, text in enumerate(lines):
                     xy = (size // 2, size // 2 + row * int(size * 1.3))
