@@ -76,10 +76,21 @@ def test_predict_video_uses_the_test_pipeline_and_checkpoint_classes(tmp_path: P
 
 
 def test_overlay_video_keeps_frames_and_draws_text_in_the_corner(tmp_path: Path, clip: Path) -> None:
-    out = write_overlay_video(clip, tmp_path / "out" / "pred.mp4", [("walk", 0.91), ("run", 0.05)])
+    out = write_overlay_video(
+        clip, tmp_path / "out" / "pred.mp4", [("walk", 0.91), ("run", 0.05)], min_side=0
+    )
     source, written = frames_of(clip), frames_of(out)
     assert len(written) == len(source) and written[0].shape == source[0].shape
     corner = np.abs(written[0][:16, :40].astype(int) - source[0][:16, :40].astype(int)).mean()
     rest = np.abs(written[0][32:, 40:].astype(int) - source[0][32:, 40:].astype(int)).mean()
     assert corner > 2 * rest
     assert not list((tmp_path / "out").glob(".*tmp*"))
+
+
+def test_overlay_video_upscales_small_videos(tmp_path: Path, clip: Path) -> None:
+    source = frames_of(clip)[0]
+    out = write_overlay_video(
+        clip, tmp_path / "big.mp4", [("walk", 0.91)], min_side=4 * min(source.shape[:2])
+    )
+    written = frames_of(out)[0]
+    assert written.shape[:2] == (source.shape[0] * 4 // 2 * 2, source.shape[1] * 4 // 2 * 2)
