@@ -26,6 +26,7 @@ def site_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     ):
         monkeypatch.delenv(var, raising=False)
     before = set(sys.modules)
+    plugin_host._HOST = None  # a host made earlier in this process would not see the plugins installed here
     yield d
     for name in set(sys.modules) - before:
         if name.startswith("fake_"):

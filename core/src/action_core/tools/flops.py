@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from action_core.models.weights import count_parameters
+
 
 @attrs.frozen
 class ModuleCost:
@@ -57,18 +59,6 @@ class FlopReport:
         return "\n".join(lines)
 
 
-def count_params(model: nn.Module, *, trainable_only: bool = False) -> int:
-    """Number of parameters (each shared tensor counted once)."""
-    seen: set[int] = set()
-    total = 0
-    for p in model.parameters():
-        if id(p) in seen or (trainable_only and not p.requires_grad):
-            continue
-        seen.add(id(p))
-        total += p.numel()
-    return total
-
-
 def count_flops(model: nn.Module, input_shape: Sequence[int]) -> FlopReport:
     """Run one forward of ``model`` on zeros of ``input_shape`` (eval mode, no grad) and count FLOPs."""
     shape = tuple(int(s) for s in input_shape)
@@ -85,8 +75,8 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> FlopReport:
     for name, module in model.named_modules():
         key = f"{type(model).__name__}.{name}" if name else "Global"
         flops = sum(counts.get(key, {}).values())
-        modules.append(ModuleCost(name, count_params(module), int(flops)))
-    return FlopReport(shape, count_params(model), int(counter.get_total_flops()), tuple(modules))
+        modules.append(ModuleCost(name, count_parameters(module), int(flops)))
+    return FlopReport(shape, count_parameters(model), int(counter.get_total_flops()), tuple(modules))
 
 
 def default_input_shape(model: nn.Module, *, size: int = 224) -> tuple[int, ...]:

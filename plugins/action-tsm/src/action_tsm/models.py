@@ -12,6 +12,7 @@ from typing import Any
 from torch import nn
 
 from action_core.models import BCELossWithLogits, Recognizer2D, TSMHead, WeightsInfo
+from action_core.models.weights import mmaction2_weights
 from action_tsn.models import load_weights
 
 from .backbones import ShiftPlace, mobilenetv2_tsm, resnet_tsm
@@ -27,8 +28,6 @@ __all__ = [
     "tsm_resnet",
 ]
 
-_MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/tsm"
-
 
 def _mm_weights(
     config: str,
@@ -41,18 +40,17 @@ def _mm_weights(
     top5: float,
     params: int,
 ) -> WeightsInfo:
-    return WeightsInfo(
-        name=config,
-        url=f"{_MM}/{config}/{config}_{stamp}.pth",
-        source="mmaction2",
+    return mmaction2_weights(
+        "tsm",
+        config,
+        stamp,
         converter="tsm_from_mmaction",
-        builder_kwargs={"depth": depth, "num_classes": classes, "num_segments": segs},
-        meta={
-            "dataset": dataset,
-            "num_params": params,
-            "metrics": {"top1": top1, "top5": top5},
-            "config": f"configs/recognition/tsm/{config}.py",
-        },
+        dataset=dataset,
+        metrics={"top1": top1, "top5": top5},
+        num_params=params,
+        depth=depth,
+        num_classes=classes,
+        num_segments=segs,
     )
 
 

@@ -20,13 +20,12 @@ from action_core.models import (
     WeightsInfo,
     load_converted,
 )
+from action_core.models.weights import mmaction2_weights
 
 from .backbones import resnet2d
 from .convert import from_mmaction, is_mmaction_state_dict, read_checkpoint
 
 __all__ = ["TSN_WEIGHTS", "load_weights", "tsn_r18", "tsn_r34", "tsn_r50", "tsn_r101", "tsn_resnet"]
-
-_MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/tsn"
 
 
 def _mm_weights(
@@ -40,18 +39,17 @@ def _mm_weights(
     top5: float,
     params: int,
 ) -> WeightsInfo:
-    return WeightsInfo(
-        name=config,
-        url=f"{_MM}/{config}/{config}_{stamp}.pth",
-        source="mmaction2",
+    return mmaction2_weights(
+        "tsn",
+        config,
+        stamp,
         converter="tsn_from_mmaction",
-        builder_kwargs={"depth": depth, "num_classes": classes, "num_segments": segs},
-        meta={
-            "dataset": dataset,
-            "num_params": params,
-            "metrics": {"top1": top1, "top5": top5},
-            "config": f"configs/recognition/tsn/{config}.py",
-        },
+        dataset=dataset,
+        metrics={"top1": top1, "top5": top5},
+        num_params=params,
+        depth=depth,
+        num_classes=classes,
+        num_segments=segs,
     )
 
 
