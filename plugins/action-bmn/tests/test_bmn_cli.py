@@ -78,3 +78,18 @@ def test_train_test_localize(setup, capsys):
     assert set(props) == {f"v_val1_{i:03d}" for i in range(3)}
     assert all(0 < len(v) <= 100 for v in props.values())
     assert all(p["segment"][0] <= p["segment"][1] for v in props.values() for p in v)
+
+
+def test_core_commands_hand_localization_presets_to_bmn(setup, capsys):
+    from action_core.cli.main import main as action_run
+
+    root, cfg = setup
+    work = root / "core_run"
+    assert action_run(["train", str(cfg), "--work-dir", str(work)]) == 0
+    assert (work / "last.pth").is_file()
+    assert action_run(["test", str(cfg), "--checkpoint", str(work / "last.pth")]) == 0
+    assert "AUC" in capsys.readouterr().out
+    out = root / "core_proposals.json"
+    argv = ["localize", "--checkpoint", str(work / "last.pth"), "--annotations", str(root / "anno_val.json")]
+    assert action_run([*argv, "--features", str(root / "features"), "--out", str(out)]) == 0
+    assert set(read_activitynet_results(out)) == {f"val1_{i:03d}" for i in range(3)}

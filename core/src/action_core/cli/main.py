@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("action_core.cli.run:train_main", "train from a preset or config file"),
     "test": ("action_core.cli.run:test_main", "evaluate a checkpoint (multi-view testing)"),
     "predict": ("action_core.cli.run:predict_main", "top-k labels of a video; --out-video draws them on it"),
+    "localize": ("action_core.cli.localize:main", "temporal action proposals from a localizer checkpoint"),
     "demo": ("action_core.cli.demo:main", "the main job: synthetic data, train + evaluate TSM and TSN"),
     "plugins": (
         "action_core.cli.plugins:main",

@@ -43,6 +43,11 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision")
     parser.add_argument("--seed", type=int, help="random seed (sets train.seed)")
     args = parser.parse_args(argv)
+    from action_core.cli.localize import delegate
+
+    delegated = delegate("train", args.config, argv)
+    if delegated is not None:
+        return delegated
     from action_core.engine.commands import run_train
 
     metrics = run_train(
@@ -71,6 +76,11 @@ def test_main(argv: list[str]) -> int:
     parser.add_argument("--out", help="write per-sample scores and the metrics to this JSON file")
     _common(parser)
     args = parser.parse_args(argv)
+    from action_core.cli.localize import delegate
+
+    delegated = delegate("test", args.config, argv)
+    if delegated is not None:
+        return delegated
     from action_core.engine.commands import run_test
 
     metrics = run_test(
