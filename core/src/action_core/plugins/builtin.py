@@ -35,7 +35,13 @@ def action_register_metrics(register: Register) -> None:
 @hookimpl
 def action_register_transforms(register: Register) -> None:
     """Samplers, the decoder step and video transforms of :mod:`action_core.data`."""
-    for name in ("SampleFrames", "SegmentSampleFrames", "DenseSampleFrames", "UniformSample", "UniformSampleFrames"):
+    for name in (
+        "SampleFrames",
+        "SegmentSampleFrames",
+        "DenseSampleFrames",
+        "UniformSample",
+        "UniformSampleFrames",
+    ):
         register(name, f"action_core.data.samplers:{name}", summary="frame sampler (MMAction2 semantics)")
     register("DecodeFrames", "action_core.data.decode:DecodeFrames", summary="decode the sampled frames")
     for name in (
@@ -58,20 +64,28 @@ def action_register_transforms(register: Register) -> None:
 def action_register_datasets(register: Register) -> None:
     """The generic list formats, usable without any dataset plugin."""
     register("video_list", "action_core.data.builders:video_list", summary="MMAction2 video list file")
-    register("rawframe_list", "action_core.data.builders:rawframe_list", summary="MMAction2 rawframe list file")
-    register("slowfast_list", "action_core.data.builders:slowfast_list", summary="PySlowFast / PyTorchVideo list")
+    register(
+        "rawframe_list", "action_core.data.builders:rawframe_list", summary="MMAction2 rawframe list file"
+    )
+    register(
+        "slowfast_list", "action_core.data.builders:slowfast_list", summary="PySlowFast / PyTorchVideo list"
+    )
 
 
 @hookimpl
 def action_register_heads(register: Register) -> None:
     """Heads shared across model families (:mod:`action_core.models.heads`)."""
     register("tsn_head", "action_core.models.heads:tsn_head", summary="average consensus + dropout + linear")
-    register("tsm_head", "action_core.models.heads:tsm_head", summary="TSM head: per-segment linear, averaged")
+    register(
+        "tsm_head", "action_core.models.heads:tsm_head", summary="TSM head: per-segment linear, averaged"
+    )
     register("i3d_head", "action_core.models.heads:i3d_head", summary="spatiotemporal average pool + linear")
 
 
 @hookimpl
 def action_register_losses(register: Register) -> None:
     """Losses of :mod:`action_core.models.losses`."""
-    register("cross_entropy", "action_core.models.losses:CrossEntropyLoss", summary="with optional label smoothing")
+    register(
+        "cross_entropy", "action_core.models.losses:CrossEntropyLoss", summary="with optional label smoothing"
+    )
     register("bce_with_logits", "action_core.models.losses:BCELossWithLogits", summary="multi-label")
