@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import torch
@@ -61,7 +62,7 @@ def export_model(
     generator = torch.Generator().manual_seed(0)
     example = torch.randn(shape, generator=generator)
     with torch.no_grad():
-        expected = model(example)
+        expected = _as_tuple(model(example))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     if format == "torchscript":
@@ -73,8 +74,8 @@ def export_model(
             raise ExportError(f"TorchScript export of {type(model).__name__} failed: {e}") from e
         loaded = torch.jit.load(str(out))
         with torch.no_grad():
-            got = loaded(example)
-        diff = float((got - expected).abs().max())
+            got = _as_tuple(loaded(example))
+        diff = _max_diff(got, expected)
         verified = "torch.jit.load"
     else:
         for needed in ("onnx", "onnxscript"):
@@ -104,11 +105,24 @@ def export_model(
     return ExportReport(out, format, shape, diff, verified)
 
 
-def _check_onnx(path: Path, example: torch.Tensor, expected: torch.Tensor) -> tuple[float | None, str | None]:
+def _as_tuple(output: Any) -> tuple[torch.Tensor, ...]:
+    """A model's output as a tuple of tensors (localizers return several maps)."""
+    return tuple(output) if isinstance(output, (tuple, list)) else (output,)
+
+
+def _max_diff(got: Sequence[Any], expected: Sequence[torch.Tensor]) -> float:
+    if len(got) != len(expected):
+        raise ExportError(f"the exported model returns {len(got)} outputs, the eager model {len(expected)}")
+    return max(float((torch.as_tensor(g) - e).abs().max()) for g, e in zip(got, expected, strict=True))
+
+
+def _check_onnx(
+    path: Path, example: torch.Tensor, expected: tuple[torch.Tensor, ...]
+) -> tuple[float | None, str | None]:
     if importlib.util.find_spec("onnxruntime") is None:
         return None, None
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (got,) = session.run(None, {session.get_inputs()[0].name: example.numpy()})
-    return float(abs(torch.from_numpy(got) - expected).max()), f"onnxruntime {onnxruntime.__version__}"
+    got = session.run(None, {session.get_inputs()[0].name: example.numpy()})
+    return _max_diff(got, expected), f"onnxruntime {onnxruntime.__version__}"

@@ -53,6 +53,9 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> to
             f"temporal shift got input of shape {tuple(x.shape)}: expected (N * num_segments, C, H, W) "
             f"with num_segments={num_segments} frames per sample"
         )
+    if torch.jit.is_tracing() or not (torch.is_grad_enabled() and x.requires_grad):
+        # No gradient to route: plain tensor ops, which tracing and ONNX export can record.
+        return _shift(x, num_segments, shift_div, reverse=False)
     return _TemporalShift.apply(x, num_segments, shift_div)
 
 
