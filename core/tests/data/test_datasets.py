@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 
 import numpy as np
 import pytest
@@ -169,3 +170,40 @@ def test_list_dataset_builders(media, tmp_path) -> None:
 
     with pytest.raises(AnnotationError, match="bad.txt:1"):
         video_list("bad", root=str(root), pipeline=TEST_2D, test_mode=True, classes=["a", "b"])
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@pytest.mark.parametrize("fmt", ["NCTHW", "NCHW"])
+def test_normalize_on_device_equals_the_pipeline_normalize(media, fmt: str) -> None:
+    """Deferred normalisation: uint8 items plus ``norm``, collated, then ``normalize_batch`` after the copy
+    gives bit for bit what ``Normalize`` in the pipeline gives."""
+    from action_core.data import normalize_batch
+    from action_core.engine.inference import batch_inputs
+
+    norm = {"type": "Normalize", "mean": [123.675, 116.28, 103.53], "std": [58.395, 57.12, 57.375]}
+    fmt_step = {"type": "FormatShape", "input_format": fmt}
+    steps = TRAIN_3D[:5] if fmt == "NCTHW" else [*TEST_2D[:4]]
+    records = [VideoRecord(str(media["v30"]), 1), VideoRecord(str(media["v12"]), 0)]
+    cpu = VideoDataset(records, [*steps, norm, fmt_step])
+    deferred = VideoDataset(records, [*steps, {**norm, "on_device": True}, fmt_step])
+    outs = []
+    for ds in (cpu, deferred):
+        _seed_all(3)
+        outs.append(next(iter(build_dataloader(ds, batch_size=2, shuffle=False, num_workers=0))))
+    assert outs[0]["inputs"].dtype == torch.float32 and "norm" not in outs[0]
+    assert outs[1]["inputs"].dtype == torch.uint8 and outs[1]["norm"].shape[:2] == (2, 2)
+    got = batch_inputs(outs[1], torch.device("cpu"))
+    assert torch.equal(got, outs[0]["inputs"])
+    _seed_all(4)
+    item = deferred[0]
+    _seed_all(4)
+    assert torch.equal(normalize_batch(item["inputs"], item["norm"][None]), cpu[0]["inputs"])
+    mixed = outs[1]["norm"].clone()
+    mixed[1] *= 2  # the second sample normalised differently: refused, not silently wrong
+    with pytest.raises(ValueError, match="different mean/std"):
+        normalize_batch(outs[1]["inputs"], mixed)

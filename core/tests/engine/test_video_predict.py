@@ -94,3 +94,24 @@ def test_overlay_video_upscales_small_videos(tmp_path: Path, clip: Path) -> None
     )
     written = frames_of(out)[0]
     assert written.shape[:2] == (source.shape[0] * 4 // 2 * 2, source.shape[1] * 4 // 2 * 2)
+
+
+def test_predict_video_with_normalisation_on_the_device_gives_the_same_scores(
+    tmp_path: Path, clip: Path
+) -> None:
+    torch.manual_seed(0)
+    weights = TinyRecognizer3D().state_dict()
+    checkpoint = save_checkpoint({"model": weights, "meta": {"classes": list("abcd")}}, tmp_path / "m.pth")
+    deferred = [{**s, "on_device": True} if s["type"] == "Normalize" else s for s in PIPELINE]
+    tops = [
+        predict_video(
+            tiny_config(data={"test": {"split": "test", "pipeline": p}}),
+            checkpoint,
+            clip,
+            top_k=4,
+            model=TinyRecognizer3D(),
+            views="2x1",
+        )  # fmt: skip
+        for p in (PIPELINE, deferred)
+    ]
+    assert tops[0] == tops[1]

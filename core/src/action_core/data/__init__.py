@@ -1,7 +1,8 @@
 """Records, annotation lists, samplers, transforms, datasets and loaders for video data.
 
 A pipeline is a list of ``{"type": name, **kwargs}`` steps, MMAction2-style: a sampler, ``DecodeFrames``,
-then transforms on uint8 (T, C, H, W) tensors, ``Normalize`` and ``FormatShape``.
+then transforms on uint8 (T, C, H, W) tensors, ``Normalize`` (or ``Normalize(on_device=True)`` and
+``normalize_batch`` on the device) and ``FormatShape``.
 """
 
 from action_core.data.datasets import BadMediaLog, BadMediaReport, RawframeDataset, VideoDataset
@@ -29,6 +30,7 @@ from action_core.data.transforms import (
     Resize,
     TenCrop,
     ThreeCrop,
+    normalize_batch,
 )
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "build_pipeline",
     "build_transform",
     "keep_freed_memory",
+    "normalize_batch",
     "parse_rawframe_list",
     "parse_slowfast_list",
     "parse_video_list",

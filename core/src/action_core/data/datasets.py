@@ -193,7 +193,10 @@ class _RecordDataset(Dataset):
                 reader.close()
         if out is None:
             raise RuntimeError(f"pipeline dropped sample {index} ({self._media_path(record)})")
-        return {"inputs": out["imgs"], "label": self._label_tensor(out.get("label")), "index": index}
+        item = {"inputs": out["imgs"], "label": self._label_tensor(out.get("label")), "index": index}
+        if "norm" in out:  # Normalize(on_device=True): the engine normalises the batch on the device
+            item["norm"] = out["norm"]
+        return item
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         from action_core.video import MediaError

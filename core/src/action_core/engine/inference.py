@@ -33,6 +33,7 @@ __all__ = [
     "Predictions",
     "apply_views",
     "autocast",
+    "batch_inputs",
     "collect_predictions",
     "compute_metrics",
     "evaluate",
@@ -66,6 +67,14 @@ def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManage
     if amp not in _AMP_DTYPES:
         raise ConfigError(f"amp = {amp!r} is not allowed; choose one of none, bf16, fp16")
     return torch.autocast(device_type=device.type, dtype=_AMP_DTYPES[amp])
+
+
+def batch_inputs(batch: dict[str, Any], device: torch.device) -> torch.Tensor:
+    """A batch's ``inputs`` on ``device`` (non-blocking copy), normalised there when the pipeline deferred
+    it (``Normalize(on_device=True)`` puts uint8 frames and a ``norm`` entry in the batch)."""
+    from action_core.data import normalize_batch
+
+    return normalize_batch(batch["inputs"].to(device, non_blocking=True), batch.get("norm"))
 
 
 def fold_views(inputs: torch.Tensor) -> tuple[torch.Tensor, int, int]:
@@ -122,7 +131,7 @@ def collect_predictions(
     try:
         with torch.inference_mode():
             for position, batch in enumerate(bar):
-                inputs, n, v = fold_views(batch["inputs"].to(device, non_blocking=True))
+                inputs, n, v = fold_views(batch_inputs(batch, device))
                 inputs = to_model_layout(inputs, model, channels_last)
                 with autocast(device, amp):
                     logits = model(inputs)
@@ -212,9 +221,12 @@ def predict(
     average: str = "prob",
     multi_label: bool = False,
     device: torch.device | str | None = None,
+    norm: torch.Tensor | None = None,
 ) -> list[tuple[str, float]]:
     """Top-k ``(label, score)`` of one sample: ``clip`` is a dataset item's ``inputs`` (V, ...) or a single
-    4-D view. Scores are probabilities (softmax, or sigmoid when ``multi_label``), averaged over views."""
+    4-D view. Scores are probabilities (softmax, or sigmoid when ``multi_label``), averaged over views.
+    ``norm``: the item's ``norm`` entry when its pipeline deferred normalisation to the device."""
+    from action_core.data import normalize_batch
     from action_core.models.views import average_views
 
     device = pick_device(device)
@@ -224,7 +236,8 @@ def predict(
     model.eval()
     try:
         with torch.inference_mode():
-            logits = model(clip.to(device)).float()
+            clip = clip.to(device)
+            logits = model(clip if norm is None else normalize_batch(clip, norm[None])).float()
     finally:
         model.train(was_training)
     if multi_label:
@@ -445,10 +458,11 @@ def predict_video(
         model.to(device)
     pipeline = cfg.data.test.pipeline if views is None else apply_views(cfg.data.test.pipeline, views)
     dataset = VideoDataset([VideoRecord(str(video))], pipeline, test_mode=True)
-    clip = dataset[0]["inputs"]
+    item = dataset[0]
     return predict(
         model,
-        clip,
+        item["inputs"],
+        norm=item.get("norm"),
         top_k=top_k,
         classes=classes if classes is not None else meta.get("classes"),
         average="prob",

@@ -489,7 +489,7 @@ def bench_steps(
     ``batches``. Each iteration takes one batch (timed: data loading) and runs every step on it, the order
     of the steps rotating each iteration; an implementation's s/iter is its step time plus the batch time.
     ``layout`` maps the folded (N*V, ...) inputs to the model's memory format."""
-    from action_core.engine.inference import fold_views
+    from action_core.engine.inference import batch_inputs, fold_views
 
     if iters < 1 or warmup < 0:
         raise BenchError(f"need iters >= 1 and warmup >= 0, got iters={iters}, warmup={warmup}")
@@ -504,7 +504,7 @@ def bench_steps(
             batch = next(batches)
         except StopIteration as e:
             raise BenchError(f"the data ran out after {i} batches; lower --iters/--warmup") from e
-        inputs, n, views = fold_views(batch["inputs"].to(device, non_blocking=True))
+        inputs, n, views = fold_views(batch_inputs(batch, device))
         target = torch.as_tensor(batch["label"]).to(device, non_blocking=True)
         if views > 1:
             target = target.repeat_interleave(views, dim=0)
