@@ -8,6 +8,12 @@ For each model: both implementations get the same weights (ours converted from M
 same input (batch 2, fp32, standard clip size) and alternate run by run (the order flips every repetition). "eval" is a no-grad forward in eval
 mode; "train" is forward + cross-entropy + backward + SGD step in train mode. Reported: median seconds, the
 ratio ours / MMAction2 (< 1 is faster), and ours with channels_last_3d memory format + bf16 autocast.
+
+``--keep-freed-memory`` applies ``action_core.data.keep_freed_memory()`` to the process (to both
+implementations alike), as our trainer does by default. ``--processes`` instead runs each implementation in
+its own fresh process, as a user's training would: MMAction2 with glibc's allocator defaults (its runner does
+not change them), ours with ``keep_freed_memory()`` (our trainer's default); the processes alternate, each
+doing one warm-up and ``--reps`` timed train steps, then ``--reps`` timed eval forwards.
 """
 
 from __future__ import annotations
@@ -146,6 +152,56 @@ def step_fns(model: nn.Module, x: torch.Tensor, target: torch.Tensor, *, fast: b
     return eval_forward, train_step
 
 
+def one_process(name: str, variant: str, reps: int) -> None:
+    """Child of ``--processes``: build one implementation, time its train step, print a JSON line."""
+    import json
+
+    cfg, shape = mm_configs()[name]
+    torch.manual_seed(0)
+    if variant == "ours":
+        from action_core.data import keep_freed_memory
+
+        keep_freed_memory()
+        model = ours(name)
+    else:
+        model = MMForward(MODELS.build(cfg))
+    x, target = torch.randn(shape), torch.tensor([1, 7])
+    evaluate, train = step_fns(model, x, target, fast=False)
+    train()
+    evaluate()
+    times = {"train": [timed(train) for _ in range(reps)], "eval": [timed(evaluate) for _ in range(reps)]}
+    print(json.dumps(times))
+
+
+def across_processes(names: list[str], args: argparse.Namespace) -> None:
+    import json
+    import subprocess
+    import sys
+
+    print(
+        "| model | input | step | MMAction2, glibc defaults s | ours, keep_freed_memory s | ours / MMAction2 |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        shape = mm_configs()[name][1]
+        got = {v: {"train": [], "eval": []} for v in ("mmaction2", "ours")}
+        order = ["mmaction2", "ours"]
+        for _ in range(args.rounds):
+            for variant in order:
+                cmd = [sys.executable, __file__, "--one", variant, "--models", name, "--reps", str(args.reps)]
+                cmd += ["--threads", str(args.threads)]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                for step, times in json.loads(out.strip().splitlines()[-1]).items():
+                    got[variant][step] += times
+            order.reverse()
+        for step in ("eval", "train"):
+            m, o = statistics.median(got["mmaction2"][step]), statistics.median(got["ours"][step])
+            print(
+                f"| {name} | {'x'.join(map(str, shape))} | {step} | {m:.3f} | {o:.3f} | {o / m:.3f} |",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=3)
@@ -154,9 +210,30 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="intra-op threads (1: stable on a shared machine)"
     )
+    parser.add_argument(
+        "--keep-freed-memory", action="store_true", help="apply keep_freed_memory() (to both) first"
+    )
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="each implementation in its own process at its own default allocator settings",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="--processes: processes per implementation")
+    parser.add_argument("--one", choices=["mmaction2", "ours"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     register_all_modules()
+    if args.one:
+        one_process(args.models, args.one, args.reps)
+        return
+    names = [n for n in mm_configs() if not args.models or any(m in n for m in args.models.split(","))]
+    if args.processes:
+        across_processes(names, args)
+        return
+    if args.keep_freed_memory:
+        from action_core.data import keep_freed_memory
+
+        print("keep_freed_memory:", keep_freed_memory())
     from action_resnet3d import load_mmaction2
 
     torch.manual_seed(0)

@@ -133,6 +133,12 @@ def _steps(mode: str, argv: list[str]) -> int:
     )
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="keep glibc's allocator defaults (default: keep_freed_memory(), as the trainer does "
+        "unless train.tune_memory = false; it applies to everything in this process, a reference included)",
+    )
+    parser.add_argument(
         "--reference",
         choices=["mmaction2"],
         help="also time MMAction2's model for the same config in this process (needs mmaction importable)",
@@ -164,6 +170,11 @@ def _steps(mode: str, argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = _load(args)
+    tuned = False
+    if not args.system_malloc and cfg.train.tune_memory:
+        from action_core.data import keep_freed_memory
+
+        tuned = keep_freed_memory()
     device = pick_device(args.device)
     amp = args.amp or cfg.train.amp
     which = args.split or ("train" if mode == "train" else "val")
@@ -227,7 +238,8 @@ def _steps(mode: str, argv: list[str]) -> int:
         channels_last=args.channels_last,
     )
     source = "synthetic data" if args.synthetic_data else f"{cfg.data.dataset!r} {which} split"
-    print(f"bench {mode}: {args.config} ({cfg.model.type}) on {source}; torch {torch.__version__}")
+    malloc = "freed memory kept (tune_memory)" if tuned else "allocator defaults"
+    print(f"bench {mode}: {args.config} ({cfg.model.type}) on {source}; torch {torch.__version__}; {malloc}")
     print(result.render())
     return 0
 

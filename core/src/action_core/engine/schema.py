@@ -171,7 +171,9 @@ class TrainConfig:
 
     ``val_interval`` / ``ckpt_interval`` are in epochs (0 turns them off; ``last.pth`` is written every
     epoch regardless), ``ckpt_interval_iters`` additionally refreshes ``last.pth`` every N iterations so a
-    killed run loses at most N iterations.
+    killed run loses at most N iterations. ``tune_memory`` applies ``action_core.data.keep_freed_memory``
+    in the training process (glibc keeps freed activations for reuse instead of page-faulting them in
+    anew every step).
     """
 
     val_interval: int = attrs.field(default=1, validator=_in_range(0))
@@ -184,6 +186,7 @@ class TrainConfig:
     seed: int = 0
     log_interval: int = attrs.field(default=20, validator=_in_range(1))
     sync_bn: bool = False
+    tune_memory: bool = True
 
 
 @attrs.define(kw_only=True)
