@@ -101,7 +101,16 @@ def action_register_presets(register: Register) -> None:
 
 @hookspec
 def action_register_converters(register: Register) -> None:
-    """Register checkpoint converters (for example MMAction2 state dicts to this toolkit's keys)."""
+    """Register checkpoint converters (for example MMAction2 state dicts to this toolkit's keys).
+
+    ``target`` is ``convert(checkpoint) -> (state_dict, unconverted_keys)``: ``checkpoint`` is a path or an
+    already loaded mapping (a bare state dict or one wrapped as ``{"state_dict": ...}`` / ``{"model": ...}``);
+    the result is the state dict under this toolkit's key names and a tuple of the source keys no rule
+    mapped, to be reported, never dropped silently (``action_core.models.checkpoints`` has the helpers:
+    ``extract_state_dict``, ``rename_keys``, ``load_converted``). Metadata keywords
+    ``source`` (e.g. ``"mmaction2"``) and ``model`` (the builder the keys fit) let ``action-run info``
+    say what converts to what.
+    """
 
 
 @hookspec
