@@ -37,7 +37,7 @@ def _pipeline(
             else {"type": "CenterCrop", "crop_size": 224}
         )
     steps += [
-        {"type": "Normalize", "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
+        {"type": "Normalize", "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "on_device": True},
         {"type": "FormatShape", "input_format": "NCHW"},
     ]
     return steps
