@@ -144,3 +144,52 @@ def two_maps(*, num_classes=1):
     status = {r.name: r.status for r in report.results}
     assert status["model good: builds and runs a tiny forward"] == "ok"
     assert status["model bad: builds and runs a tiny forward"] == "fail"
+
+
+DATASETS = """
+import torch
+
+class Items:
+    classes = ["a", "b"]
+    multi_label = False
+
+    def __init__(self, norm):
+        self.norm = norm
+
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, index):
+        item = {"inputs": torch.zeros(1, 3, 2, 4, 4, dtype=torch.uint8), "label": torch.tensor(0), "index": index}
+        item["norm"] = self.norm
+        return item
+
+def build(*, norm_shape):
+    return Items(torch.ones(norm_shape))
+
+def good(tmp):
+    return {"norm_shape": (2, 3, 1, 1, 1)}
+
+def bad(tmp):
+    return {"norm_shape": (3, 1, 1, 1)}
+"""
+
+
+def test_an_items_deferred_normalisation_entry_is_checked(install):
+    install(
+        "norms",
+        """
+        from action_core import hookimpl
+        ACTION_PLUGIN_API = "1.0"
+        @hookimpl
+        def action_register_datasets(register):
+            register("good_norm", "ck_norms.models:build", example="ck_norms.models:good")
+            register("bad_norm", "ck_norms.models:build", example="ck_norms.models:bad")
+        """,
+        models=DATASETS,
+    )
+    report = validate_plugin("norms")
+    status = {r.name: r.status for r in report.results}
+    assert status["dataset good_norm: yields the sample schema"] == "ok", report.render()
+    assert status["dataset bad_norm: yields the sample schema"] == "fail", report.render()
+    assert "Normalize(on_device=True)" in report.render()

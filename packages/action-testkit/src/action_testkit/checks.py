@@ -239,6 +239,11 @@ def _dataset(entry: Entry) -> str | None:
             raise RuntimeError(f"item lacks keys {sorted(missing)}; items are {{'inputs', 'label', 'index'}}")
         if not isinstance(item["inputs"], torch.Tensor) or not isinstance(item["label"], torch.Tensor):
             raise RuntimeError("item['inputs'] and item['label'] must be tensors")
+        norm = item.get("norm")
+        if norm is not None and (not isinstance(norm, torch.Tensor) or norm.ndim < 2 or norm.shape[0] != 2):
+            raise RuntimeError(
+                "item['norm'] (from Normalize(on_device=True)) must be a tensor (2, C, 1, ...) of mean and std"
+            )
         return f"{len(dataset)} items, inputs {tuple(item['inputs'].shape)}"
 
 
