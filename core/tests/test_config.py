@@ -97,3 +97,6 @@ def test_overrides_index_into_lists():
     assert data["data"]["pipeline"][1]["size"] == 224
     with pytest.raises(ConfigError, match="list of 2 items; use an index 0..1 instead of '5'"):
         apply_overrides(data, ["data.pipeline.5.size=1"])
+    assert apply_overrides(data, ["data.pipeline[1].size=96"])["data"]["pipeline"][1]["size"] == 96
+    with pytest.raises(ConfigError, match="list of 2 items"):
+        apply_overrides(data, ["data.pipeline[5].size=1"])

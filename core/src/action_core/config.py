@@ -128,9 +128,9 @@ def load_source(source: str | Path, *, _seen: tuple[str, ...] = ()) -> dict[str,
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"optim.lr=0.01"`` → (["optim", "lr"], 0.01)."""
+    """``"optim.lr=0.01"`` → (["optim", "lr"], 0.01); ``pipeline[2]`` is the same as ``pipeline.2``."""
     key, sep, raw = text.partition("=")
-    key = key.strip()
+    key = re.sub(r"\[(\d+)\]", r".\1", key.strip())
     if not sep or not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override {text!r} is not of the form dotted.key=value (e.g. optim.lr=0.01)")
     raw = raw.strip()
@@ -144,7 +144,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 def apply_overrides(data: MutableMapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """Apply ``dotted.key=value`` overrides to a config mapping (a new dict is returned).
 
-    A numeric part indexes a list: ``data.train.pipeline.2.size=28`` sets ``size`` of the third step.
+    A numeric part indexes a list: ``data.train.pipeline.2.size=28`` (or ``pipeline[2].size``) sets ``size``
+    of the third step.
     """
     out = copy.deepcopy(dict(data))
     for text in overrides:
