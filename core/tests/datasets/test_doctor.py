@@ -13,6 +13,10 @@ def _faults(report) -> set[tuple[str, str]]:
     return {(Path(f.path).name, f.kind) for f in report.faults}
 
 
+def _notices(report) -> set[tuple[str, str]]:
+    return {(Path(f.path).name, f.kind) for f in report.notices}
+
+
 def test_doctor_finds_every_planted_fault_in_a_video_list_and_nothing_else(
     tmp_path: Path, capsys, media
 ) -> None:
@@ -38,11 +42,11 @@ def test_doctor_finds_every_planted_fault_in_a_video_list_and_nothing_else(
     assert _faults(report) == {
         ("zero.mp4", "empty"),
         ("cut.mp4", "unreadable"),
-        ("header.avi", "header_frame_count"),
         ("clip1.mp4", "label_out_of_range"),
         ("gone.mp4", "missing"),
     }
-    header = next(f for f in report.faults if f.kind == "header_frame_count")
+    assert _notices(report) == {("header.avi", "header_frame_count")}
+    header = next(f for f in report.notices if f.kind == "header_frame_count")
     assert "40" in header.detail and "10" in header.detail
     label = next(f for f in report.faults if f.kind == "label_out_of_range")
     assert label.where.endswith(f"train_list.txt:{len(rows) - 1}")
@@ -51,7 +55,7 @@ def test_doctor_finds_every_planted_fault_in_a_video_list_and_nothing_else(
         k: 1 for k in ("empty", "unreadable", "header_frame_count", "label_out_of_range", "missing")
     }
     out = capsys.readouterr().out
-    assert "5 problem(s)" in out and "gone.mp4" in out
+    assert "4 problem(s)" in out and "gone.mp4" in out and "header.avi" in out
 
 
 def test_a_clean_list_has_no_findings(tmp_path: Path, media) -> None:
@@ -83,3 +87,16 @@ def test_multi_label_lists_check_every_label(tmp_path: Path, media) -> None:
     ann.write_text("a.mp4 1 312\nb.mp4 12 313\n")
     report = run_doctor([str(ann), "--num-classes", "313"])
     assert _faults(report) == {("b.mp4", "label_out_of_range")}
+
+
+def test_clips_read_by_the_fallback_path_are_listed_without_failing(tmp_path: Path, capsys) -> None:
+    corpus = Path(__file__).resolve().parents[1] / "video" / "corpus"
+    ann = tmp_path / "list.txt"
+    ann.write_text(f"{corpus}/h264_bframes_in_avi.avi 0\n{corpus}/xvid_packed_bf2.avi 1\n")
+    code = main([str(ann), "--num-classes", "2", "--no-progress", "--report", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    report = json.loads((tmp_path / "r.json").read_text())
+    slow = [Path(f["path"]).name for f in report["notices"] if f["kind"] == "fallback_read"]
+    assert slow == ["h264_bframes_in_avi.avi"] and report["faults"] == []
+    assert "read by decoding from the start" in out and "h264_bframes_in_avi.avi" in out

@@ -115,3 +115,60 @@ def test_predict_video_with_normalisation_on_the_device_gives_the_same_scores(
         for p in (PIPELINE, deferred)
     ]
     assert tops[0] == tops[1]
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "video" / "corpus"
+
+
+def _stream_facts(path: Path) -> tuple[float, int, tuple[int, int], list[str]]:
+    import av
+
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        times = [float(f.pts * f.time_base) for f in c.decode(v)]
+        width, height = v.codec_context.width, v.codec_context.height
+    with av.open(str(path)) as c:
+        audio = [s.codec_context.name for s in c.streams.audio]
+    return times[-1] - times[0], len(times), (height, width), audio
+
+
+def test_overlay_video_keeps_variable_frame_timing(tmp_path: Path) -> None:
+    src = CORPUS / "vfr.mkv"
+    out = write_overlay_video(src, tmp_path / "vfr.mp4", [("walk", 0.9)], min_side=0)
+    (span_in, n_in, _, _), (span_out, n_out, _, _) = _stream_facts(src), _stream_facts(out)
+    assert n_out == n_in and span_out == pytest.approx(span_in, abs=1e-3)
+
+
+def test_overlay_video_is_written_upright(tmp_path: Path) -> None:
+    out = write_overlay_video(CORPUS / "rotate_90.mp4", tmp_path / "r.mp4", [("walk", 0.9)], min_side=0)
+    assert _stream_facts(out)[2] == (96, 72)  # the coded 96x72 clip is shown portrait
+
+
+@pytest.mark.parametrize("audio_codec", ["aac", "pcm_s16le"])
+def test_overlay_video_keeps_the_audio(tmp_path: Path, audio_codec: str) -> None:
+    import av
+
+    src = tmp_path / ("with_audio.mp4" if audio_codec == "aac" else "with_audio.mkv")
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = c.add_stream(audio_codec, rate=16000)
+        a.layout = "mono"
+        for i in range(25):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 9, np.uint8), format="rgb24")
+            for p in v.encode(frame):
+                c.mux(p)
+        samples = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)[None]
+        fmt = "fltp" if audio_codec == "aac" else "s16"
+        data = samples.astype(np.float32) / 32768 if fmt == "fltp" else samples
+        af = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
+        af.sample_rate, af.pts = 16000, 0
+        for p in a.encode(af):
+            c.mux(p)
+        for s in (v, a):
+            for p in s.encode():
+                c.mux(p)
+    out = write_overlay_video(src, tmp_path / "out.mp4", [("walk", 0.9)], min_side=0)
+    assert _stream_facts(out)[3] == ["aac"]
+    with av.open(str(out)) as c:
+        assert sum(f.samples for f in c.decode(audio=0)) >= 15000

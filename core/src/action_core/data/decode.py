@@ -27,7 +27,7 @@ def start_index_of(results: dict[str, Any]) -> int:
 def open_media(results: dict[str, Any]) -> Any:
     """Return the reader for this sample, opening it (and filling ``total_frames``/``avg_fps``) if needed.
 
-    Reader options (``num_threads``, ``short_side``) come from ``results["media_options"]``, which the
+    Reader options (``num_threads``, ``short_side``, ``autorotate``) come from ``results["media_options"]``, which the
     pipeline fills from its ``DecodeFrames`` step.
     """
     reader = results.get("reader")
@@ -41,6 +41,7 @@ def open_media(results: dict[str, Any]) -> Any:
             results["filename"],
             num_threads=options.get("num_threads", 1),
             short_side=options.get("short_side"),
+            autorotate=options.get("autorotate", True),
         )
         results["reader"] = reader
         _restrict_to_segment(results, reader)
@@ -124,10 +125,16 @@ class DecodeFrames:
         num_threads: decoder threads for video files.
         short_side: let the decoder downscale frames so their shorter side is this (only ever smaller); use it
             when the pipeline resizes anyway.
+        autorotate: show frames as the file asks (a phone clip's display rotation applied, as the ffmpeg
+            tool does); False gives the frames as coded, as MMAction2's decoders (decord, OpenCV, PyAV) do.
     """
 
-    def __init__(self, num_threads: int = 1, short_side: int | None = None) -> None:
-        self.media_options = {"num_threads": int(num_threads), "short_side": short_side}
+    def __init__(self, num_threads: int = 1, short_side: int | None = None, autorotate: bool = True) -> None:
+        self.media_options = {
+            "num_threads": int(num_threads),
+            "short_side": short_side,
+            "autorotate": bool(autorotate),
+        }
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         results.setdefault("media_options", self.media_options)
@@ -151,4 +158,7 @@ class DecodeFrames:
 
     def __repr__(self) -> str:
         opts = self.media_options
-        return f"DecodeFrames(num_threads={opts['num_threads']}, short_side={opts['short_side']})"
+        return (
+            f"DecodeFrames(num_threads={opts['num_threads']}, short_side={opts['short_side']}, "
+            f"autorotate={opts['autorotate']})"
+        )

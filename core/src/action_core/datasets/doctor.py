@@ -1,9 +1,12 @@
 """``action-run doctor DATASET_OR_LIST``: check a dataset or an annotation list without preparing anything.
 
-For every clip it reports missing, empty (0-byte) and unreadable (truncated, corrupt) files, container
-headers whose frame count disagrees with the frames present, list frame counts (rawframe lists) that
-disagree with the folder, clips shorter than ``--min-frames`` and labels outside ``[0, num_classes)``.
-It writes a JSON report and prints a summary; the exit code is 1 when anything was found.
+For every clip it reports missing, empty (0-byte) and unreadable (truncated, corrupt) files, list frame
+counts (rawframe lists) that disagree with the folder, clips shorter than ``--min-frames`` and labels
+outside ``[0, num_classes)``: these are faults, and the exit code is 1 when there is any. It also notices,
+without failing, what does not stop training but is worth knowing: container headers whose frame count
+disagrees with the frames present (AVI headers often do; the reader counts the real frames) and clips the
+reader can only read by decoding from the start (exact but slower; ``VideoReader.fallback_reason``). It
+writes a JSON report and prints a summary.
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ FAULT_KINDS = (
     "missing",
     "empty",
     "unreadable",
-    "header_frame_count",
     "list_frame_count",
     "too_short",
     "label_out_of_range",
 )
+NOTICE_KINDS = ("header_frame_count", "fallback_read")
 
 
 @attrs.frozen
@@ -48,7 +51,7 @@ class Item:
 
 @attrs.frozen
 class Fault:
-    """One finding: ``kind`` is one of :data:`FAULT_KINDS`."""
+    """One finding: ``kind`` is one of :data:`FAULT_KINDS` or :data:`NOTICE_KINDS`."""
 
     path: str
     kind: str
@@ -66,10 +69,12 @@ class DoctorReport:
     faults: list[Fault] = attrs.field(factory=list)
     notes: list[str] = attrs.field(factory=list)
 
+    notices: list[Fault] = attrs.field(factory=list)
+
     @property
     def counts(self) -> dict[str, int]:
-        """Number of faults of each kind."""
-        return dict(Counter(f.kind for f in self.faults))
+        """Number of faults and notices of each kind."""
+        return dict(Counter(f.kind for f in [*self.faults, *self.notices]))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the JSON report."""
@@ -90,13 +95,22 @@ class DoctorReport:
                 lines.append(f"    {f.where + ': ' if f.where else ''}{f.path}: {f.detail}")
         if not self.faults:
             lines.append("  no problems found")
+        titles = {
+            "header_frame_count": "header frame count differs (harmless: the real frames are counted)",
+            "fallback_read": "read by decoding from the start (exact, slower; re-encoding speeds training up)",
+        }
+        for kind in NOTICE_KINDS:
+            found = [f for f in self.notices if f.kind == kind]
+            if found:
+                lines.append(f"  notice, {titles[kind]}: {len(found)}")
+                lines += [f"    {f.where + ': ' if f.where else ''}{f.path}: {f.detail}" for f in found[:10]]
         return "\n".join(lines)
 
 
 def check_item(
     item: Item, *, min_frames: int, num_classes: int | None, template: str, start_index: int
 ) -> list[Fault]:
-    """All faults of one clip."""
+    """All faults and notices of one clip."""
     faults = []
     bad = [v for v in item.labels if num_classes is not None and not 0 <= v < num_classes]
     if bad:
@@ -111,6 +125,8 @@ def check_item(
         faults.append(Fault(item.path, kind, probe.message, item.where))
         return faults
     n = int(probe.num_frames or 0)
+    if probe.fallback:
+        faults.append(Fault(item.path, "fallback_read", probe.fallback, item.where))
     if probe.header_frames and probe.header_frames != n:
         faults.append(
             Fault(
@@ -277,7 +293,8 @@ def run_doctor(argv: list[str]) -> DoctorReport:
     for faults in parallel_map(
         check, items, workers=args.workers, desc="doctor", progress=not args.no_progress and len(items) > 50
     ):
-        report.faults.extend(faults)
+        report.faults.extend(f for f in faults if f.kind in FAULT_KINDS)
+        report.notices.extend(f for f in faults if f.kind in NOTICE_KINDS)
     path = args.report or default_report
     from action_core.datasets.prepare import write_text_atomic
 

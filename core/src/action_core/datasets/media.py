@@ -23,6 +23,8 @@ class Probe:
     ``cause`` is None for a readable clip, else one of ``missing``, ``empty``, ``truncated``,
     ``undecodable``, ... as the reader reports it; ``message`` says it in words. ``num_frames`` is the
     number of frames actually present, ``header_frames`` what the container header claims (0 = none).
+    ``fallback`` says why the reader could not index the clip and reads it by decoding from the start
+    (exact but slower), or is None.
     """
 
     path: str
@@ -30,6 +32,7 @@ class Probe:
     header_frames: int | None = None
     cause: str | None = None
     message: str = ""
+    fallback: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -42,15 +45,21 @@ def probe_video(path: str) -> Probe:
     from action_core.video import MediaError, VideoReader
 
     try:
-        reader = VideoReader(path)
+        with VideoReader(path) as reader:
+            # Decoding a few frames (the first, the middle, the last) proves the clip reads as training
+            # will read it, and checks the reader's index against what the decoder outputs.
+            n = int(reader.num_frames)
+            reader.get_frames(sorted({0, n // 2, n - 1}))
+            return Probe(
+                path,
+                num_frames=int(reader.num_frames),
+                header_frames=int(reader.header_num_frames),
+                fallback=reader.fallback_reason,
+            )
     except MediaError as e:
         return Probe(path, cause=e.cause or "undecodable", message=str(e))
     except Exception as e:  # any decoder failure is a finding about this file, not a crash of the check
         return Probe(path, cause="undecodable", message=f"{type(e).__name__}: {e}")
-    try:
-        return Probe(path, num_frames=int(reader.num_frames), header_frames=int(reader.header_num_frames))
-    finally:
-        reader.close()
 
 
 def probe_frame_dir(path: str, template: str = RAWFRAME_TEMPLATE, start_index: int = 1) -> Probe:

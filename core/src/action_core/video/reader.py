@@ -12,6 +12,16 @@ whose packets lack timestamps (raw elementary streams) fall back to counting fra
 decode from the start. Containers that seek by byte position (MPEG-PS/TS) are never seeked: the reader
 reopens them and demuxes, without decoding, up to the keyframe it needs.
 
+AVI stores no presentation timestamps; there the display order comes from the decode order (codecs that
+never reorder frames) or from the picture types in the bitstream (MPEG-4 Part 2: XviD, DivX, whose "packed"
+B-frames are first split by FFmpeg's ``mpeg4_unpack_bframes`` bitstream filter). Every frame the decoder
+outputs is checked against the index (by the pts it was fed with, and by its order); a file whose index
+turns out wrong, or that cannot be indexed, is read by counting frames in sequential decodes instead: slower,
+always exact, and said once in the log (``reader.fallback_reason``).
+
+Frames are shown as the file asks (``autorotate``): a display rotation (a display matrix, or the legacy
+``rotate`` tag, as phones write them) is applied, as the ffmpeg command-line tool does by default.
+
 ``read_segments``/``sample_segments`` are the fast training mode: one frame per segment, chosen among
 frames that are cheap to reach; the frames are exact, only the choice of index is biased.
 
@@ -25,7 +35,9 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
 import os
+import struct
 import time
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
@@ -34,10 +46,14 @@ from typing import Literal
 import av
 import numpy as np
 import torch
+from av.bitstream import BitStreamFilterContext
 from av.video.reformatter import VideoReformatter
 
 from .errors import VideoDecodeError
-from .index import NO_TS, PacketIndex, build_index, demux_packets, riff_truncated
+from .index import NO_TS, PacketIndex, build_avi_index, build_index, demux_packets, riff_truncated
+from .mpeg4 import Mpeg4VopReader
+
+logger = logging.getLogger("action_core.video")
 
 Layout = Literal["TCHW", "THWC"]
 
@@ -54,6 +70,14 @@ PACKET_CACHE_BYTES = 64 << 20
 
 class _InexactSeek(Exception):
     """Packets read after a seek differ from the index: the reader falls back to reopening."""
+
+
+class _IndexMismatch(Exception):
+    """The decoder output a frame the index did not foresee: the reader falls back to counting frames."""
+
+
+_REPORTED_FALLBACKS: set[str] = set()  # files whose fallback was logged (once per process)
+_REPORTED_ROTATIONS: set[str] = set()
 
 
 @dataclasses.dataclass
@@ -97,13 +121,17 @@ class VideoReader:
         num_threads: int = 1,
         short_side: int | None = None,
         timeout: float = 60.0,
+        autorotate: bool = True,
     ) -> None:
         self.path = os.fspath(path)
         self.num_threads = int(num_threads)
         self.timeout = float(timeout)
+        self.autorotate = bool(autorotate)
         self.last_stats = DecodeStats()
+        self.fallback_reason: str | None = None
         self._container: av.container.InputContainer | None = None
         self._packets: list[av.Packet] | None = None  # all video packets, when small enough to keep
+        self._bsf_name: str | None = None
         self._closed = False
         self._reformatter = VideoReformatter()
         self._check_file()
@@ -114,9 +142,22 @@ class VideoReader:
             self.source_height = int(stream.codec_context.height)
             self.source_width = int(stream.codec_context.width)
             self.time_base: Fraction = stream.time_base or Fraction(1, 1)
+            self.rotation = container_rotation(self.path, self._container) if self.autorotate else 0
             self._build_index(stream)
-        self.height, self.width = _output_size(self.source_height, self.source_width, short_side)
         self.short_side = short_side
+        self._scaled_size = _output_size(self.source_height, self.source_width, short_side)
+
+    @property
+    def height(self) -> int:
+        """Height of the frames returned (after ``short_side`` scaling and display rotation)."""
+        h, w = self._scaled_size
+        return w if self.rotation % 180 else h
+
+    @property
+    def width(self) -> int:
+        """Width of the frames returned (after ``short_side`` scaling and display rotation)."""
+        h, w = self._scaled_size
+        return h if self.rotation % 180 else w
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -156,6 +197,7 @@ class VideoReader:
         else:
             cc.thread_type = "SLICE"
             cc.thread_count = 1
+        self._bsf = BitStreamFilterContext(self._bsf_name, self._stream) if self._bsf_name else None
         self._demux: Iterator[av.Packet] | None = None
         self._pushback: tuple[int, av.Packet] | None = None
         self._next_ord = 0  # decode ordinal of the next packet the demuxer yields
@@ -163,16 +205,35 @@ class VideoReader:
         self._out_count = 0  # frames output since the start (ordinal mode only)
         self._frontier = -1  # display index of the last frame handed out since the last seek
         self._pending: collections.deque[tuple[int, av.VideoFrame]] = collections.deque()
+        self._last_out = -1  # display index of the last frame the decoder output since the last reset
         self._exhausted = False  # decoder drained at end of stream: must be flushed before reuse
         self._must_seek = False  # the decoder's state cannot give what the current call wants
         self._skip = "DEFAULT"
         cc.skip_frame = "DEFAULT"
+        # FFmpeg's own decoders apply skip_frame to the packet they are given; wrapped libraries (dav1d)
+        # read it later, on their own threads, so skipping there could drop a wanted frame.
+        self._skip_ok = not cc.codec.name.startswith("lib")
 
     def _build_index(self, stream: av.VideoStream) -> None:
         deadline = time.monotonic() + self.timeout
+        fmt = self._container.format.name.split(",")
+        is_avi = "avi" in fmt
+        codec = stream.codec_context.codec
+        part2 = codec.name == "mpeg4"
+        if part2:
+            # XviD/DivX "packed bitstream": one packet holds a P-frame and the next B-frame, followed by a
+            # placeholder packet. Unpacked, every packet holds one picture, as the index needs.
+            self._bsf_name = "mpeg4_unpack_bframes"
+            self._bsf = BitStreamFilterContext(self._bsf_name, stream)
+        inspect = Mpeg4VopReader(stream.codec_context.extradata) if (is_avi and part2) else None
         try:
-            pts, dts, key, dur, sizes, corrupt, self._packets = demux_packets(
-                self._container, stream, deadline=deadline, keep_bytes=PACKET_CACHE_BYTES
+            demuxed = demux_packets(
+                self._container,
+                stream,
+                deadline=deadline,
+                keep_bytes=PACKET_CACHE_BYTES,
+                bsf=self._bsf,
+                inspect=inspect,
             )
         except TimeoutError as e:
             raise VideoDecodeError(
@@ -186,14 +247,22 @@ class VideoReader:
                 path=self.path,
                 cause="truncated",
             ) from e
+        pts, dts, key, dur, sizes = (
+            demuxed.pts,
+            demuxed.dts,
+            demuxed.keyframe,
+            demuxed.durations,
+            demuxed.sizes,
+        )
+        self._packets = demuxed.packets
         if pts.shape[0] == 0:
             raise VideoDecodeError(
                 f"{self.path!r} holds no video packets; the file is truncated or empty",
                 path=self.path,
                 cause="truncated",
             )
-        fmt = self._container.format.name
-        if corrupt or ("avi" in fmt.split(",") and riff_truncated(self.path)):
+        corrupt = demuxed.corrupt
+        if corrupt or (is_avi and riff_truncated(self.path)):
             where = (
                 f"packets {corrupt[:5]} of {pts.shape[0]} are damaged"
                 if corrupt
@@ -204,35 +273,78 @@ class VideoReader:
                 path=self.path,
                 cause="truncated",
             )
-        if self.header_num_frames > pts.shape[0] and any(f in fmt.split(",") for f in _INDEXED_FORMATS):
+        if self.header_num_frames > pts.shape[0] and any(f in fmt for f in _INDEXED_FORMATS):
             raise VideoDecodeError(
                 f"{self.path!r} is truncated: its index lists {self.header_num_frames} frames but only "
                 f"{pts.shape[0]} can be read; re-download or drop it",
                 path=self.path,
                 cause="truncated",
             )
-        self._index: PacketIndex | None = build_index(pts, dts, key, dur)
+        why_not = ""
+        if is_avi:
+            # AVI has decode timestamps only; the pts FFmpeg reports there are its guesses.
+            if part2:
+                self._index = build_avi_index(pts, dts, key, dur, demuxed.inspected)
+                why_not = "its MPEG-4 picture headers cannot be read"
+            elif not codec.reorder:
+                self._index = build_avi_index(pts, dts, key, dur, None)
+                why_not = "its decode timestamps are missing or not increasing"
+            else:
+                self._index = None
+                why_not = (
+                    f"AVI stores no presentation timestamps for {codec.name}, whose frames are reordered"
+                )
+        else:
+            self._index = build_index(pts, dts, key, dur)
+            why_not = "its packets lack unique presentation timestamps"
         # Byte-position seeking (MPEG-PS/TS, raw streams) can hand packets back with timestamps other
         # than a sequential read gives; there, the reader reopens the file instead of seeking and
         # demuxes (without decoding) up to the entry keyframe.
-        self._seekable = any(f in fmt.split(",") for f in _SEEKABLE_FORMATS)
+        self._seekable = any(f in fmt for f in _SEEKABLE_FORMATS)
         self._sizes = sizes
         self._cum_bytes: np.ndarray | None = None
         if self._index is not None:
-            self._ord_of_pts = {int(p): i for i, p in enumerate(pts)}
-            self._disp_of_pts = {int(p): i for i, p in enumerate(self._index.display_pts)}
-            self.num_frames = self._index.num_packets
-            agrees = self.header_num_frames in (0, self.num_frames)
-            self.frame_count_source = "index" if agrees else "index, header wrong"
+            self._use_index(self._index)
+            if self._packets is not None and self._index.synthetic:
+                for ordinal, packet in enumerate(self._packets):
+                    packet.pts = int(self._index.ident[ordinal])
             self._rewind()
         else:
-            self._rewind()
-            self.num_frames = self._count_by_decoding(deadline)
-            self.frame_count_source = "decoded"
+            self._fall_back(why_not, deadline)
         if self.num_frames == 0:
             raise VideoDecodeError(
                 f"{self.path!r} has no decodable frames", path=self.path, cause="undecodable"
             )
+
+    def _use_index(self, index: PacketIndex) -> None:
+        # Packets coming from the demuxer are recognised by the container's pts, or by its dts where the
+        # identities are made up (AVI).
+        keys = index.dts if index.synthetic else index.pts
+        self._ord_of_key = {int(k): i for i, k in enumerate(keys)}
+        self._disp_of_ident = {int(p): i for i, p in enumerate(index.display_ident)}
+        self.num_frames = index.num_frames
+        agrees = self.header_num_frames in (0, self.num_frames)
+        self.frame_count_source = "index" if agrees else "index, header wrong"
+
+    def _fall_back(self, reason: str, deadline: float) -> None:
+        """Read by counting frames in sequential decodes of the unfiltered packets (exact, slower)."""
+        self.fallback_reason = reason
+        if self.path not in _REPORTED_FALLBACKS:
+            _REPORTED_FALLBACKS.add(self.path)
+            logger.warning(
+                "%s cannot be indexed exactly (%s); reading it by decoding from the start (exact, slower)",
+                self.path,
+                reason,
+            )
+        had = getattr(self, "num_frames", None)
+        self._index = None
+        self._packets = None
+        self._bsf_name = None
+        self._open_container()
+        self.num_frames = self._count_by_decoding(deadline)
+        self.frame_count_source = "decoded"
+        if had is not None and had != self.num_frames:
+            logger.warning("%s: %d frames by decoding, %d by its index", self.path, self.num_frames, had)
 
     def _count_by_decoding(self, deadline: float) -> int:
         n = 0
@@ -250,7 +362,7 @@ class VideoReader:
         if rate:
             return float(rate)
         if self._index is not None and self.num_frames > 1:
-            span = float((self._index.display_pts[-1] - self._index.display_pts[0]) * self.time_base)
+            span = float((self._index.display_ts[-1] - self._index.display_ts[0]) * self.time_base)
             if span > 0:
                 return (self.num_frames - 1) / span
         return 25.0
@@ -261,14 +373,16 @@ class VideoReader:
         if self._index is None:
             return np.zeros(1, dtype=np.int64)
         keys = np.unique(self._index.start_key)
-        return np.sort(np.array([self._disp_of_pts[int(self._index.pts[k])] for k in keys], dtype=np.int64))
+        return np.sort(
+            np.array([self._disp_of_ident[int(self._index.ident[k])] for k in keys], dtype=np.int64)
+        )
 
     @property
     def frame_times(self) -> np.ndarray:
         """Presentation time of each frame in seconds, relative to the first frame (display order)."""
         if self._index is None:
             return np.arange(self.num_frames, dtype=np.float64) / self.fps
-        rel = self._index.display_pts - self._index.display_pts[0]
+        rel = self._index.display_ts - self._index.display_ts[0]
         return rel.astype(np.float64) * float(self.time_base)
 
     @property
@@ -296,8 +410,12 @@ class VideoReader:
         stats = self.last_stats = DecodeStats()
         start = time.monotonic()
         with self._errors("decode"):
-            wanted = np.unique(idx)
-            got = self._decode_exact(wanted, stats, start + self.timeout)
+            try:
+                got = self._decode_exact(np.unique(idx), stats, start + self.timeout)
+            except _IndexMismatch as e:
+                self._fall_back(str(e), start + self.timeout)
+                idx = self._check_indices(indices)
+                got = self._decode_exact(np.unique(idx), stats, start + self.timeout)
         stats.frames_returned = len(got)
         stats.seconds = time.monotonic() - start
         return self._assemble([got[int(d)] for d in idx], layout)
@@ -342,7 +460,20 @@ class VideoReader:
         stats = self.last_stats = DecodeStats()
         start = time.monotonic()
         with self._errors("decode"):
-            chosen, arrays = self._decode_cheap(b, rng, keyframe_snap, stats, start + self.timeout)
+            state = rng.bit_generator.state
+            try:
+                chosen, arrays = self._decode_cheap(b, rng, keyframe_snap, stats, start + self.timeout)
+            except _IndexMismatch as e:
+                self._fall_back(str(e), start + self.timeout)
+                rng.bit_generator.state = state
+                if (b[:, 1] > self.num_frames).any():
+                    raise VideoDecodeError(
+                        f"segments {b.tolist()} are outside the {self.num_frames} frames of {self.path!r} "
+                        "counted by decoding (its index counted more)",
+                        path=self.path,
+                        cause="index out of range",
+                    ) from e
+                chosen, arrays = self._decode_cheap(b, rng, keyframe_snap, stats, start + self.timeout)
         stats.frames_returned = len(set(chosen.tolist()))
         stats.seconds = time.monotonic() - start
         return self._assemble(arrays, layout), chosen
@@ -441,6 +572,8 @@ class VideoReader:
             # is not a clean entry point, a corrupt stretch): seek again, then from earlier keyframes.
             stats.retries += 1
             attempts += 1
+            if attempts > 3 and self._index is not None:
+                raise _IndexMismatch(f"the decoder never output frame {d} where the index expects it")
             if attempts > 3:
                 raise VideoDecodeError(
                     f"frame {d} of {self.path!r} could not be decoded (the decoder produced no frame for it "
@@ -517,7 +650,7 @@ class VideoReader:
         return k_lo if cost[k_lo - s :].mean() < cost.mean() else s
 
     def _pts_of_display(self, d: int) -> int:
-        return int(self._index.display_pts[d])
+        return int(self._index.display_ident[d])
 
     def _unyield(self, disp: int, frame: av.VideoFrame) -> None:
         self._pending.appendleft((disp, frame))
@@ -564,7 +697,7 @@ class VideoReader:
             else:
                 stats.packets_read += 1
                 ordinal, packet = item
-                if self._index is not None:
+                if self._index is not None and self._skip_ok:
                     skip = "NONREF" if skip_all or packet.pts not in keep else "DEFAULT"
                     if skip != self._skip:
                         cc.skip_frame = skip
@@ -579,9 +712,17 @@ class VideoReader:
                     disp = self._out_count
                     self._out_count += 1
                 else:
-                    disp = self._disp_of_pts.get(frame.pts)
+                    disp = self._disp_of_ident.get(frame.pts)
                     if disp is None:
+                        if self._index.synthetic:
+                            raise _IndexMismatch(f"the decoder output a frame for packet pts {frame.pts}")
                         continue
+                    if disp <= self._last_out:
+                        raise _IndexMismatch(
+                            f"the decoder output frame {disp} after frame {self._last_out}, "
+                            "against the display order of the index"
+                        )
+                    self._last_out = disp
                 stats.frames_decoded += 1
                 self._pending.append((disp, frame))
 
@@ -657,7 +798,10 @@ class VideoReader:
 
     def _reset_decoder(self) -> None:
         self._stream.codec_context.flush_buffers()
+        if self._bsf is not None:
+            self._bsf.flush()
         self._demux = None
+        self._last_out = -1
         self._pushback = None
         self._pending.clear()
         self._exhausted = False
@@ -703,33 +847,53 @@ class VideoReader:
             self._next_ord = item[0] + 1
             return item
         if self._demux is None:
-            self._demux = self._container.demux(self._stream)
+            self._demux = self._demux_filtered()
+        ix = self._index
         for packet in self._demux:
-            if packet.size == 0:
-                continue
-            if self._index is None:
+            if ix is None:
                 ordinal = self._next_ord
             else:
-                ordinal = self._ord_of_pts.get(packet.pts)
+                ordinal = self._ord_of_key.get(packet.dts if ix.synthetic else packet.pts)
                 if ordinal is None:
                     continue  # a partial packet after an inexact seek: not part of the stream's frames
                 if packet.size != self._sizes[ordinal]:
                     # Not the packet the index knows under this timestamp: seeking is not exact here.
                     self._seekable = False
                     raise _InexactSeek
+                if ix.synthetic:
+                    packet.pts = int(ix.ident[ordinal])
             self._next_ord = ordinal + 1
             return ordinal, packet
         return None
 
+    def _demux_filtered(self) -> Iterator[av.Packet]:
+        """The video packets as the index saw them: non-empty, through the bitstream filter if any."""
+        for packet in self._container.demux(self._stream):
+            if packet.size == 0:
+                continue
+            for out in self._bsf.filter(packet) if self._bsf is not None else (packet,):
+                if out.size:
+                    yield out
+        if self._bsf is not None:
+            yield from (out for out in self._bsf.filter(None) if out.size)
+
     def _to_array(self, frame: av.VideoFrame) -> np.ndarray:
         # One reformatter per reader keeps swscale's context between frames (a fresh one per frame,
         # as ``frame.to_ndarray(format=...)`` makes, costs more than the conversion); same output bytes.
-        if (self.height, self.width) == (self.source_height, self.source_width):
-            return self._reformatter.reformat(frame, format="rgb24").to_ndarray()
-        rgb = self._reformatter.reformat(
-            frame, format="rgb24", width=self.width, height=self.height, interpolation="AREA"
-        )
-        return rgb.to_ndarray()
+        height, width = self._scaled_size
+        if (height, width) == (self.source_height, self.source_width):
+            rgb = self._reformatter.reformat(frame, format="rgb24").to_ndarray()
+        else:
+            rgb = self._reformatter.reformat(
+                frame, format="rgb24", width=width, height=height, interpolation="AREA"
+            ).to_ndarray()
+        if not self.autorotate:
+            return rgb
+        # The frame's own display matrix is the truth; the container header only told the size early.
+        rotation = _quarter_turns(frame.rotation, self.path) * 90
+        if rotation != self.rotation:
+            self.rotation = rotation
+        return np.rot90(rgb, rotation // 90) if rotation else rgb
 
     def _assemble(self, arrays: list[np.ndarray], layout: Layout) -> torch.Tensor:
         if layout not in ("TCHW", "THWC"):
@@ -778,3 +942,86 @@ def _output_size(height: int, width: int, short_side: int | None) -> tuple[int, 
     if height <= width:
         return short_side, max(1, round(width * short_side / height))
     return max(1, round(height * short_side / width)), short_side
+
+
+def _quarter_turns(degrees: float, path: str) -> int:
+    """Counter-clockwise quarter turns (0-3) of a display rotation; other angles are not applied."""
+    turns, rest = divmod(round(degrees), 90)
+    if rest:
+        if path not in _REPORTED_ROTATIONS:
+            _REPORTED_ROTATIONS.add(path)
+            logger.warning(
+                "%s asks for a display rotation of %s degrees; only quarter turns are applied", path, degrees
+            )
+        return 0
+    return turns % 4
+
+
+def container_rotation(path: str, container: av.container.InputContainer) -> int:
+    """Counter-clockwise display rotation in degrees (0, 90, 180 or 270) that the file's header asks for.
+
+    Read without decoding from the first video track's matrix in MP4/MOV/3GP files (where phones put it);
+    other containers report 0 here, and the first decoded frame's own rotation corrects it.
+    """
+    if "mov" not in container.format.name.split(","):
+        return 0
+    try:
+        matrix = _mov_video_matrix(path)
+    except (OSError, struct.error, ValueError):
+        return 0
+    if matrix is None:
+        return 0
+    a, b = matrix
+    if a == 0 and b == 0:
+        return 0
+    import math
+
+    degrees = -math.degrees(math.atan2(b, a))
+    return _quarter_turns(degrees, path) * 90
+
+
+def _mov_video_matrix(path: str) -> tuple[float, float] | None:
+    """(a, b) of the first video track's ``tkhd`` matrix (enough for its rotation), or None."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+
+        def boxes(start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+            pos = start
+            while pos + 8 <= end:
+                f.seek(pos)
+                head = f.read(16)
+                box_size, kind = struct.unpack(">I4s", head[:8])
+                body = pos + 8
+                if box_size == 1:
+                    box_size = struct.unpack(">Q", head[8:16])[0]
+                    body = pos + 16
+                elif box_size == 0:
+                    box_size = end - pos
+                if box_size < body - pos:
+                    return
+                yield kind, body, min(pos + box_size, end)
+                pos += box_size
+
+        for kind, body, end in boxes(0, size):
+            if kind != b"moov":
+                continue
+            for trak_kind, trak_body, trak_end in boxes(body, end):
+                if trak_kind != b"trak":
+                    continue
+                matrix, is_video = None, False
+                for sub, sub_body, sub_end in boxes(trak_body, trak_end):
+                    if sub == b"tkhd":
+                        f.seek(sub_body)
+                        version = f.read(1)[0]
+                        f.seek(sub_body + 4 + (32 if version == 1 else 20) + 16)
+                        a, b = struct.unpack(">ii", f.read(8))
+                        matrix = (a / 65536.0, b / 65536.0)
+                    elif sub == b"mdia":
+                        for leaf, leaf_body, _ in boxes(sub_body, sub_end):
+                            if leaf == b"hdlr":
+                                f.seek(leaf_body + 8)
+                                is_video = f.read(4) == b"vide"
+                if is_video:
+                    return matrix
+            return None
+    return None
