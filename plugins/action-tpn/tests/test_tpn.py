@@ -7,7 +7,7 @@ from action_core.tools.export import export_model
 from action_core.tools.flops import count_flops
 from action_tpn import convert
 from action_tpn.backbones import TSMStages, resnet_tsm_stages
-from action_tpn.models import TPN_WEIGHTS, TPNRecognizer2D, tpn_tsm_r50, tpn_tsm_resnet
+from action_tpn.models import TPN_WEIGHTS, tpn_tsm_r50, tpn_tsm_resnet
 from action_tpn.necks import TPN
 
 NARROW = {"channels": 32, "fusion_channels": 64, "out_channels": 64}

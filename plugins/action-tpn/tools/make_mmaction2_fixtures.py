@@ -35,12 +35,11 @@ sys.path.insert(0, str(TESTS))
 sys.modules.setdefault("mmaction.models.multimodal", types.ModuleType("mmaction.models.multimodal"))
 
 import mmaction  # noqa: E402
+from fixture_weights import fixture_state_dict  # noqa: E402
 from mmaction.registry import MODELS  # noqa: E402
 from mmaction.structures import ActionDataSample  # noqa: E402
 from mmaction.utils import register_all_modules  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-
-from fixture_weights import fixture_state_dict  # noqa: E402
 
 CONFIG = (
     Path(mmaction.__file__).parent
@@ -55,7 +54,10 @@ _NARROW_NECK = dict(
     out_channels=64,
     spatial_modulation_cfg=dict(in_channels=(256, 512), out_channels=512),
     level_fusion_cfg=dict(
-        in_channels=(64, 64), mid_channels=(64, 64), out_channels=128, downsample_scales=((1, 1, 1), (1, 1, 1))
+        in_channels=(64, 64),
+        mid_channels=(64, 64),
+        out_channels=128,
+        downsample_scales=((1, 1, 1), (1, 1, 1)),
     ),
 )
 CASES = {

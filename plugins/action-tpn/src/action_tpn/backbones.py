@@ -37,7 +37,9 @@ class TSMStages(nn.Module):
         super().__init__()
         indices = tuple(int(i) for i in out_indices)
         if not indices or list(indices) != sorted(set(indices)) or not all(0 <= i <= 3 for i in indices):
-            raise ValueError(f"out_indices must be increasing stage indices in 0..3, got {tuple(out_indices)!r}")
+            raise ValueError(
+                f"out_indices must be increasing stage indices in 0..3, got {tuple(out_indices)!r}"
+            )
         self.body = body
         self.out_indices = indices
         self.out_channels = tuple(_stage_channels(body)[i] for i in indices)

@@ -25,13 +25,19 @@ _NECK_MODULES = r"(?:temporal_modulation_ops|downsample_ops|level_fusion_[12]|py
 
 #: (MMAction2 regex, our replacement) for the neck; first match wins.
 NECK_TO_OURS: tuple[tuple[str, str], ...] = (
-    (r"neck\.spatial_modulation\.spatial_modulation\.(\d+\.\d+\.(?:conv|bn)\..+)", r"neck.spatial_modulation.\1"),
+    (
+        r"neck\.spatial_modulation\.spatial_modulation\.(\d+\.\d+\.(?:conv|bn)\..+)",
+        r"neck.spatial_modulation.\1",
+    ),
     (rf"neck\.({_NECK_MODULES}\..+)", r"neck.\1"),
 )
 
 #: The inverse mapping (our regex, MMAction2 replacement).
 NECK_TO_MMACTION: tuple[tuple[str, str], ...] = (
-    (r"neck\.spatial_modulation\.(\d+\.\d+\.(?:conv|bn)\..+)", r"neck.spatial_modulation.spatial_modulation.\1"),
+    (
+        r"neck\.spatial_modulation\.(\d+\.\d+\.(?:conv|bn)\..+)",
+        r"neck.spatial_modulation.spatial_modulation.\1",
+    ),
     (rf"neck\.({_NECK_MODULES}\..+)", r"neck.\1"),
 )
 

@@ -16,7 +16,12 @@ __all__ = ["tpn_head"]
 
 
 def tpn_head(
-    *, num_classes: int, in_channels: int = 2048, dropout_ratio: float = 0.5, init_std: float = 0.01, **kwargs: Any
+    *,
+    num_classes: int,
+    in_channels: int = 2048,
+    dropout_ratio: float = 0.5,
+    init_std: float = 0.01,
+    **kwargs: Any,
 ) -> I3DHead:
     """Keyword-only builder of the TPN head (defaults: MMAction2's TPN-TSM-R50 ``TPNHead``)."""
     return I3DHead(num_classes, in_channels, dropout_ratio=dropout_ratio, init_std=init_std, **kwargs)

@@ -237,7 +237,9 @@ class TPN(nn.Module):
         if levels < 2:
             raise ValueError(f"TPN needs at least two input levels, got in_channels={in_channels!r}")
         if len(temporal_scales) != levels:
-            raise ValueError(f"temporal_scales needs one scale per level ({levels}), got {tuple(temporal_scales)!r}")
+            raise ValueError(
+                f"temporal_scales needs one scale per level ({levels}), got {tuple(temporal_scales)!r}"
+            )
         if flow not in ("cascade", "parallel"):
             raise ValueError(f"flow must be 'cascade' or 'parallel', got {flow!r}")
         for name, value in (("channels", channels), ("in_channels[-1]", in_channels[-1])):
@@ -259,11 +261,17 @@ class TPN(nn.Module):
         if downsample_scale is not None:
             scale = _triple(downsample_scale, "downsample_scale")
             self.downsample_ops.extend(DownSample(channels, channels, scale=scale) for _ in range(levels - 1))
-        self.level_fusion_1 = LevelFusion((channels,) * levels, mid, fusion_channels, downsample_scales=fusion_scales)
-        self.level_fusion_2 = LevelFusion((channels,) * levels, mid, fusion_channels, downsample_scales=fusion_scales)
+        self.level_fusion_1 = LevelFusion(
+            (channels,) * levels, mid, fusion_channels, downsample_scales=fusion_scales
+        )
+        self.level_fusion_2 = LevelFusion(
+            (channels,) * levels, mid, fusion_channels, downsample_scales=fusion_scales
+        )
         self.pyramid_fusion = ConvBlock3d(fusion_channels * 2, out_channels, 1)
         self.aux_head = (
-            AuxHead(in_channels[-2], aux_classes, loss_weight=aux_loss_weight) if aux_classes is not None else None
+            AuxHead(in_channels[-2], aux_classes, loss_weight=aux_loss_weight)
+            if aux_classes is not None
+            else None
         )
         self.aux_logits: torch.Tensor | None = None
         self.init_weights()
