@@ -1,0 +1,87 @@
+"""Registrations of the action-tpn plugin (imports action_core only; model code loads on first use)."""
+
+from action_core import hookimpl
+
+ACTION_PLUGIN_API = "1.0"
+
+_PRESETS = ("tpn_tsm_r50_1x1x8_150e_sthv1_rgb",)
+# A narrow pyramid for the conformance kit's tiny forward (the backbone stays a ResNet-50).
+_TINY_NECK = {"channels": 32, "fusion_channels": 64, "out_channels": 64}
+
+
+@hookimpl
+def action_register_models(register) -> None:
+    register(
+        "tpn_tsm_r50",
+        "action_tpn.models:tpn_tsm_r50",
+        summary="TPN neck on TSM ResNet-50 (layer3 + layer4), auxiliary head in training (MMAction2 TPN-TSM)",
+        params=82_445_724,
+        params_for="num_classes=174",
+        input_format="NTCHW",
+        example_kwargs={"num_classes": 5, "num_segments": 8, "neck_args": _TINY_NECK},
+        example_input=(1, 8, 3, 32, 32),
+    )
+
+
+@hookimpl
+def action_register_backbones(register) -> None:
+    register(
+        "resnet_tsm_stages",
+        "action_tpn.backbones:resnet_tsm_stages",
+        summary="action-tsm's resnet_tsm returning chosen stages as (N, C, T, H, W) clip tensors (for TPN)",
+        example_kwargs={"depth": 18, "num_segments": 4},
+    )
+
+
+@hookimpl
+def action_register_necks(register) -> None:
+    register(
+        "tpn",
+        "action_tpn.necks:tpn",
+        summary="temporal pyramid network: spatial/temporal modulation, top-down + bottom-up fusion, aux head",
+        example_kwargs={"in_channels": (256, 512), "channels": 32, "fusion_channels": 64, "out_channels": 64},
+    )
+
+
+@hookimpl
+def action_register_heads(register) -> None:
+    register(
+        "tpn_head",
+        "action_tpn.heads:tpn_head",
+        summary="MMAction2 TPNHead on clip features: spatio-temporal average pool, dropout, linear",
+        example_kwargs={"num_classes": 5, "in_channels": 64},
+    )
+
+
+@hookimpl
+def action_register_converters(register) -> None:
+    register(
+        "tpn_from_mmaction",
+        "action_tpn.convert:from_mmaction",
+        summary="MMAction2 1.x/0.x TPN-TSM state dict -> action-tpn keys (state dict, unconverted keys)",
+        source="mmaction2",
+        direction="import",
+        model="tpn_tsm_r50",
+    )
+    register(
+        "tpn_to_mmaction",
+        "action_tpn.convert:to_mmaction",
+        summary="action-tpn model -> MMAction2 key names (TSM .net wrappers included)",
+        source="mmaction2",
+        direction="export",
+        model="tpn_tsm_r50",
+    )
+    register(
+        "tpn_load_mmaction",
+        "action_tpn.convert:load_mmaction",
+        summary="load an MMAction2 TPN-TSM checkpoint into a model; returns a ConversionReport (strict)",
+        source="mmaction2",
+        direction="load",
+        model="tpn_tsm_r50",
+    )
+
+
+@hookimpl
+def action_register_presets(register) -> None:
+    for name in _PRESETS:
+        register(name, f"action_tpn:presets/{name}.toml", summary=f"MMAction2 {name}", dataset="sthv1")

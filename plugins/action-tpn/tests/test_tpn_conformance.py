@@ -1,0 +1,5 @@
+from action_testkit import PluginConformance
+
+
+class TestTpnConformance(PluginConformance):
+    plugin = "tpn"

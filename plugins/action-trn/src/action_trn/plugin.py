@@ -1,0 +1,65 @@
+"""Registrations of the action-trn plugin (imports action_core only; model code loads on first use)."""
+
+from action_core import hookimpl
+
+ACTION_PLUGIN_API = "1.0"
+
+_PRESETS = ("trn_r50_1x1x8_50e_sthv1_rgb",)
+
+
+@hookimpl
+def action_register_models(register) -> None:
+    register(
+        "trn_r50",
+        "action_trn.models:trn_r50",
+        summary="TRN, ResNet-50 (partial BN), multi-scale temporal relation head (MMAction2 TRNHead)",
+        params=26_641_154,
+        params_for="num_classes=174",
+        input_format="NTCHW",
+        example_kwargs={"num_classes": 5, "num_segments": 3, "hidden_dim": 16},
+        example_input=(2, 3, 3, 32, 32),
+    )
+
+
+@hookimpl
+def action_register_heads(register) -> None:
+    register(
+        "trn_head",
+        "action_trn.heads:trn_head",
+        summary="temporal relation head: per-segment projection, (multi-scale) relation MLPs over segment tuples",
+        example_kwargs={"num_classes": 5, "in_channels": 64, "num_segments": 3, "hidden_dim": 16},
+    )
+
+
+@hookimpl
+def action_register_converters(register) -> None:
+    register(
+        "trn_from_mmaction",
+        "action_trn.convert:from_mmaction",
+        summary="MMAction2 1.x/0.x TRN state dict -> action-trn keys (state dict, unconverted keys)",
+        source="mmaction2",
+        direction="import",
+        model="trn_r50",
+    )
+    register(
+        "trn_to_mmaction",
+        "action_trn.convert:to_mmaction",
+        summary="action-trn model -> MMAction2 key names",
+        source="mmaction2",
+        direction="export",
+        model="trn_r50",
+    )
+    register(
+        "trn_load_mmaction",
+        "action_trn.convert:load_mmaction",
+        summary="load an MMAction2 TRN checkpoint into a model; returns a ConversionReport (strict)",
+        source="mmaction2",
+        direction="load",
+        model="trn_r50",
+    )
+
+
+@hookimpl
+def action_register_presets(register) -> None:
+    for name in _PRESETS:
+        register(name, f"action_trn:presets/{name}.toml", summary=f"MMAction2 {name}", dataset="sthv1")
