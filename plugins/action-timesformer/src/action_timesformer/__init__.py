@@ -19,7 +19,6 @@ _EXPORTS = {
     "load_transformers_timesformer": "action_timesformer.convert",
     "timesformer_backbone": "action_timesformer.models",
     "timesformer_divst": "action_timesformer.models",
-    "timesformer_head": "action_timesformer.models",
 }
 
 

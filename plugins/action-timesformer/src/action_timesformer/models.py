@@ -14,9 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import I3DHead, Recognizer3D, WeightsInfo
+from action_core.models import Recognizer3D, WeightsInfo
 from action_core.models.weights import mmaction2_weights
 from action_timesformer.convert import convert_mmaction2_timesformer
+from action_vit.heads import timesformer_head
 from action_vit.layers import DropPath, Mlp, MultiheadSelfAttention, init_transformer_weights, lecun_normal_
 from action_vit.weights import WeightsArg, apply_weights
 
@@ -27,7 +28,6 @@ __all__ = [
     "TimeSformer",
     "timesformer_backbone",
     "timesformer_divst",
-    "timesformer_head",
 ]
 
 
@@ -79,7 +79,9 @@ class DividedSpaceTimeBlock(nn.Module):
         positions = patches.shape[1] // frames
 
         # time: each patch position attends over its T frames
-        temporal = self.temporal_attn(self.temporal_norm(patches.reshape(batch * positions, frames, channels)))
+        temporal = self.temporal_attn(
+            self.temporal_norm(patches.reshape(batch * positions, frames, channels))
+        )
         temporal = self.temporal_fc(self.drop_path(temporal)).reshape(batch, positions * frames, channels)
         patches = patches + temporal
 
@@ -133,7 +135,7 @@ class TimeSformer(nn.Module):
         self.time_embed = nn.Parameter(torch.zeros(1, num_frames, embed_dims))
         self.drop_after_pos = nn.Dropout(dropout_ratio)
         self.drop_after_time = nn.Dropout(dropout_ratio)
-        rates = torch.linspace(0, drop_path_rate, num_layers).tolist()
+        rates = [drop_path_rate * i / max(num_layers - 1, 1) for i in range(num_layers)]
         self.layers = nn.ModuleList(
             DividedSpaceTimeBlock(
                 embed_dims,
@@ -198,15 +200,6 @@ WEIGHTS: dict[str, WeightsInfo] = {
 def timesformer_backbone(**kwargs: Any) -> TimeSformer:
     """Registered builder of the :class:`TimeSformer` backbone (keyword arguments as the class)."""
     return TimeSformer(**kwargs)
-
-
-def timesformer_head(
-    *, num_classes: int = 400, in_channels: int = 768, dropout_ratio: float = 0.0, init_std: float = 0.02
-) -> I3DHead:
-    """MMAction2's ``TimeSformerHead`` (dropout, linear on the class token) as core's ``I3DHead``."""
-    return I3DHead(
-        num_classes, in_channels, spatial_type=None, dropout_ratio=dropout_ratio, init_std=init_std
-    )
 
 
 def timesformer_divst(

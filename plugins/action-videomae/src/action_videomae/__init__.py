@@ -12,7 +12,6 @@ _EXPORTS = {
     "WEIGHTS": "action_videomae.models",
     "convert_transformers_videomae": "action_videomae.convert",
     "load_transformers_videomae": "action_videomae.convert",
-    "videomae_head": "action_videomae.models",
     "videomae_vit_b16": "action_videomae.models",
     "videomae_vit_l16": "action_videomae.models",
 }

@@ -55,7 +55,9 @@ def convert_transformers_videomae(
     """
     state = read_state_dict(checkpoint)
     if not any(k.startswith("videomae.") for k in state):
-        state = {(k if k.startswith(("fc_norm.", "classifier.")) else f"videomae.{k}"): v for k, v in state.items()}
+        state = {
+            (k if k.startswith(("fc_norm.", "classifier.")) else f"videomae.{k}"): v for k, v in state.items()
+        }
     groups = []
     for key in state:
         match = _QKV.fullmatch(key)
@@ -64,7 +66,9 @@ def convert_transformers_videomae(
             target = f"backbone.blocks.{match.group(1)}.attn.qkv.weight"
             groups.append((f"{prefix}query.weight", f"{prefix}key.weight", f"{prefix}value.weight", target))
     fused, used = fuse_qkv(state, groups)
-    renamed, unconverted = rename_keys({k: v for k, v in state.items() if k not in used}, TRANSFORMERS_VIDEOMAE_RULES)
+    renamed, unconverted = rename_keys(
+        {k: v for k, v in state.items() if k not in used}, TRANSFORMERS_VIDEOMAE_RULES
+    )
     renamed.update(fused)
     return renamed, unconverted
 

@@ -2,7 +2,7 @@
 
 A plain ViT over space-time tubelets (:class:`~action_vit.VisionTransformer3D`: 2x16x16 tubelets, fixed
 sine-cosine positions, q/v-biased SDPA attention, mean pooling + LayerNorm) and a linear classifier on the
-pooled feature: MMAction2's ``TimeSformerHead``, which is core's ``I3DHead`` with no spatial pooling.
+pooled feature (MMAction2's ``TimeSformerHead``, ``action_vit.heads.timesformer_head``).
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from action_core.models import I3DHead, Recognizer3D, WeightsInfo
+from action_core.models import Recognizer3D, WeightsInfo
 from action_vit import VisionTransformer3D
 from action_vit.convert import convert_mmaction2_vit3d
+from action_vit.heads import timesformer_head
 from action_vit.weights import WeightsArg, apply_weights
 
-__all__ = ["WEIGHTS", "videomae_head", "videomae_vit_b16", "videomae_vit_l16"]
+__all__ = ["WEIGHTS", "videomae_vit_b16", "videomae_vit_l16"]
 
 _MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/videomae"
 WEIGHTS: dict[str, WeightsInfo] = {
@@ -44,15 +45,6 @@ WEIGHTS: dict[str, WeightsInfo] = {
         },
     ),
 }
-
-
-def videomae_head(
-    *, num_classes: int = 400, in_channels: int = 768, dropout_ratio: float = 0.0, init_std: float = 0.02
-) -> I3DHead:
-    """MMAction2's ``TimeSformerHead`` (dropout, linear on a pooled feature) as core's ``I3DHead``."""
-    return I3DHead(
-        num_classes, in_channels, spatial_type=None, dropout_ratio=dropout_ratio, init_std=init_std
-    )
 
 
 def videomae_vit_b16(
@@ -100,7 +92,7 @@ def videomae_vit_b16(
         use_mean_pooling=use_mean_pooling,
         **dict(backbone_kwargs or {}),
     )
-    head = videomae_head(
+    head = timesformer_head(
         num_classes=num_classes, in_channels=embed_dims, dropout_ratio=dropout_ratio, init_std=init_std
     )
     model = Recognizer3D(backbone, head)

@@ -25,6 +25,7 @@ _EXPORTS = {
     "load_with": "action_vit.convert",
     "read_state_dict": "action_vit.convert",
     "sinusoid_position_encoding": "action_vit.layers",
+    "timesformer_head": "action_vit.heads",
     "vit3d_backbone": "action_vit.vit3d",
 }
 

@@ -119,11 +119,13 @@ def sinusoid_position_encoding(num_positions: int, embed_dims: int) -> torch.Ten
     """The fixed sine-cosine table of "Attention Is All You Need", shape (1, num_positions, embed_dims).
 
     Channel ``2i`` holds ``sin(p / 10000^(2i / C))`` and ``2i + 1`` the cosine of the same angle; computed in
-    float64 and returned as float32 (as VideoMAE, MMAction2 and transformers compute it).
+    float64 and returned as float32 (as VideoMAE, MMAction2 and transformers compute it). Always computed on
+    the CPU (float64 everywhere, whatever the default device); move it where it is needed.
     """
-    exponent = torch.arange(embed_dims, dtype=torch.float64)
+    exponent = torch.arange(embed_dims, dtype=torch.float64, device="cpu")
     exponent = (exponent - exponent % 2) / embed_dims
-    angles = torch.arange(num_positions, dtype=torch.float64)[:, None] * torch.pow(10000.0, -exponent)[None]
+    positions = torch.arange(num_positions, dtype=torch.float64, device="cpu")
+    angles = positions[:, None] * torch.pow(10000.0, -exponent)[None]
     table = torch.empty_like(angles)
     table[:, 0::2] = torch.sin(angles[:, 0::2])
     table[:, 1::2] = torch.cos(angles[:, 1::2])

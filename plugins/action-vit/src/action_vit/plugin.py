@@ -16,6 +16,15 @@ def action_register_backbones(register) -> None:
 
 
 @hookimpl
+def action_register_heads(register) -> None:
+    register(
+        "timesformer_head",
+        "action_vit.heads:timesformer_head",
+        summary="MMAction2's TimeSformerHead: dropout + linear on a pooled transformer feature (core I3DHead)",
+    )
+
+
+@hookimpl
 def action_register_converters(register) -> None:
     register(
         "mmaction2_vit3d",

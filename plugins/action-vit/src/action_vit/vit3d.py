@@ -136,11 +136,11 @@ class VisionTransformer3D(nn.Module):
             self.pos_embed = nn.Parameter(torch.zeros(1, num_patches, embed_dims))
             nn.init.trunc_normal_(self.pos_embed, std=0.02)
         else:
-            self.register_buffer(
-                "pos_embed", sinusoid_position_encoding(num_patches, embed_dims), persistent=False
-            )
+            table = sinusoid_position_encoding(num_patches, embed_dims)
+            device = self.patch_embed.projection.weight.device
+            self.register_buffer("pos_embed", table.to(device), persistent=False)
         self.pos_drop = nn.Dropout(drop_rate)
-        rates = torch.linspace(0, drop_path_rate, depth).tolist()
+        rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.ModuleList(
             Block(
                 embed_dims,
