@@ -110,3 +110,19 @@ def test_exports_equal_eager(tmp_path, fmt):
 
 class TestConformance(PluginConformance):
     plugin = "timesformer"
+
+
+def test_training_step_reaches_every_parameter():
+    model = timesformer_divst(num_classes=5, **NARROW, drop_path_rate=0.5).train()
+    for layer in model.backbone.layers:  # start away from zero so that the temporal branch gets gradients
+        torch.nn.init.normal_(layer.temporal_fc.weight, std=0.02)
+    loss = model.loss(model(torch.randn(2, 3, 4, 32, 32)), torch.tensor([1, 3]))
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    assert model.backbone.pos_embed.grad.abs().sum() > 0 and model.backbone.time_embed.grad.abs().sum() > 0
+
+
+def test_default_tool_input_is_the_models_clip():
+    from action_core.tools.flops import default_input_shape
+
+    assert default_input_shape(timesformer_divst(num_classes=5, **NARROW)) == (1, 3, 4, 224, 224)

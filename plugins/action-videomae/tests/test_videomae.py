@@ -124,3 +124,17 @@ def test_exports_equal_eager(tmp_path, fmt):
 
 class TestConformance(PluginConformance):
     plugin = "videomae"
+
+
+def test_training_step_reaches_every_parameter():
+    model = videomae_vit_b16(**NARROW, drop_path_rate=0.5).train()
+    loss = model.loss(model(torch.randn(2, 3, 4, 32, 32)), torch.tensor([1, 3]))
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_default_tool_input_is_the_models_clip():
+    from action_core.tools.flops import default_input_shape
+
+    with torch.device("meta"):
+        assert default_input_shape(videomae_vit_b16()) == (1, 3, 16, 224, 224)

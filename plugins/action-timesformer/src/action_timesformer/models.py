@@ -242,5 +242,6 @@ def timesformer_divst(
         num_classes=num_classes, in_channels=embed_dims, dropout_ratio=head_dropout_ratio, init_std=init_std
     )
     model = Recognizer3D(backbone, head)
+    model.clip_len = num_frames  # the frame count core's tools (flops, export, bench) default to
     apply_weights(model, weights, catalogue=WEIGHTS, convert=convert_mmaction2_timesformer, progress=progress)
     return model

@@ -96,6 +96,7 @@ def videomae_vit_b16(
         num_classes=num_classes, in_channels=embed_dims, dropout_ratio=dropout_ratio, init_std=init_std
     )
     model = Recognizer3D(backbone, head)
+    model.clip_len = num_frames  # the frame count core's tools (flops, export, bench) default to
     apply_weights(model, weights, catalogue=WEIGHTS, convert=convert_mmaction2_vit3d, progress=progress)
     return model
 
