@@ -10,10 +10,12 @@ counted by either convention's main term; they are a fraction of a percent for t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import torch
 from torch import nn
+from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
 from action_core.models.weights import count_parameters
@@ -59,12 +61,26 @@ class FlopReport:
         return "\n".join(lines)
 
 
+def _extra_formulas() -> dict:
+    # torch's counter has no formula for the fused attention kernel scaled_dot_product_attention runs on
+    # the CPU; it costs what the generic flash kernel costs.
+    cpu_kernel = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    count = getattr(flop_counter, "sdpa_flop_count", None)  # (query, key, value shapes) -> FLOPs
+    if cpu_kernel is None or count is None or cpu_kernel in flop_counter.flop_registry:
+        return {}
+
+    def attention(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+        return count(query, key, value)
+
+    return {cpu_kernel: attention}
+
+
 def count_flops(model: nn.Module, input_shape: Sequence[int]) -> FlopReport:
     """Run one forward of ``model`` on zeros of ``input_shape`` (eval mode, no grad) and count FLOPs."""
     shape = tuple(int(s) for s in input_shape)
     was_training = model.training
     model.eval()
-    counter = FlopCounterMode(display=False, depth=None)
+    counter = FlopCounterMode(display=False, depth=None, custom_mapping=_extra_formulas())
     try:
         with torch.no_grad(), counter:
             model(torch.zeros(shape))
