@@ -5,7 +5,15 @@ import pytest
 import torch
 
 import action_core
-from action_c3d import C3D, c3d, c3d_backbone, convert_mmaction2, export_mmaction2, load_mmaction2
+from action_c3d import (
+    C3D,
+    c3d,
+    c3d_backbone,
+    convert_mmaction2,
+    export_mmaction2,
+    load_backbone,
+    load_mmaction2,
+)
 from action_core.models import CheckpointMismatchError
 from action_core.tools.export import export_model
 from action_core.tools.flops import count_flops
@@ -69,10 +77,16 @@ def test_backbone_checkpoint_loads_with_or_without_prefix(tmp_path):
         k[len("backbone.") :]: v for k, v in reference["state_dict"].items() if k.startswith("backbone.")
     }
     path = tmp_path / "sports1m.pth"
-    torch.save({"state_dict": backbone_state}, path)
+    # the Sports-1M classifier (487 classes) is not part of the backbone: reported, not loaded
+    torch.save({"state_dict": {**backbone_state, "fc8.weight": torch.zeros(487, 32)}}, path)
     backbone = c3d_backbone(pretrained=str(path), **NARROW, out_dim=64)
-    assert backbone.pretrained_report.ok
+    assert backbone.pretrained_report.unconverted == ("fc8.weight",)
     torch.testing.assert_close(backbone.fc6.weight, backbone_state["fc6.weight"])
+    prefixed = {f"backbone.{k}": v for k, v in backbone_state.items()}
+    assert load_backbone(c3d_backbone(**NARROW, out_dim=64), prefixed).ok
+    del prefixed["backbone.conv3b.conv.bias"]
+    with pytest.raises(CheckpointMismatchError, match="conv3b.conv.bias"):
+        load_backbone(c3d_backbone(**NARROW, out_dim=64), prefixed, strict=False)
 
 
 def test_full_size_checkpoint_layout_maps_onto_c3d():

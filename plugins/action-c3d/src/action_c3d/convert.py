@@ -13,7 +13,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, WeightsInfo, extract_state_dict, load_converted, rename_keys
+from action_core.models import (
+    CheckpointMismatchError,
+    ConversionReport,
+    WeightsInfo,
+    extract_state_dict,
+    load_converted,
+    rename_keys,
+)
 
 Checkpoint = Mapping[str, Any] | str | Path
 
@@ -62,15 +69,19 @@ def load_mmaction2(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = T
 
 
 def load_backbone(backbone: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
-    """Load a backbone-only C3D checkpoint (MMAction2's Sports-1M initialisation) into a ``C3D`` backbone."""
+    """Load a backbone-only C3D checkpoint (MMAction2's Sports-1M initialisation) into a ``C3D`` backbone.
+
+    With ``strict=False`` keys beyond the backbone (the Sports-1M classifier) are only reported, but every
+    backbone tensor must still be there with its shape.
+    """
     state, unconverted = rename_keys(extract_state_dict(read_checkpoint(checkpoint)), BACKBONE_RULES)
-    return load_converted(
-        backbone,
-        state,
-        unconverted=unconverted,
-        strict=strict,
-        source=_source(checkpoint, "C3D backbone checkpoint"),
-    )
+    source = _source(checkpoint, "C3D backbone checkpoint")
+    report = load_converted(backbone, state, unconverted=unconverted, strict=strict, source=source)
+    if report.missing or report.shape_mismatch:
+        raise CheckpointMismatchError(
+            f"{source} does not hold the whole backbone: {report.summary()}", report
+        )
+    return report
 
 
 def export_mmaction2(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -135,7 +135,8 @@ WEIGHTS: dict[str, WeightsInfo] = {
 def c3d_backbone(*, pretrained: bool | str | Path = False, progress: bool = False, **kwargs: Any) -> C3D:
     """MMAction2's C3D (Sports-1M layout); keywords as ``C3D``. ``pretrained``: ``True`` loads the Sports-1M
     backbone MMAction2's UCF101 recipe starts from (downloaded to the torch hub cache), a path loads a local
-    copy; the load report is kept as ``backbone.pretrained_report``."""
+    copy. Keys beyond the backbone (the Sports-1M classifier) are ignored and listed in
+    ``backbone.pretrained_report``; a missing or misshapen backbone tensor is an error."""
     backbone = C3D(**kwargs)
     if pretrained:
         from action_c3d.convert import SPORTS1M_URL, download, load_backbone
@@ -145,7 +146,7 @@ def c3d_backbone(*, pretrained: bool | str | Path = False, progress: bool = Fals
             if pretrained is True
             else pretrained
         )
-        backbone.pretrained_report = load_backbone(backbone, path)
+        backbone.pretrained_report = load_backbone(backbone, path, strict=False)
     return backbone
 
 
