@@ -45,7 +45,9 @@ def randomize(model: nn.Module, generator: torch.Generator) -> None:
                 param.copy_(torch.randn(param.shape, generator=generator) / fan_in**0.5)
 
 
-def save(name: str, model: nn.Module, generator: torch.Generator, clips: dict[str, tuple[int, ...]], forward) -> None:
+def save(
+    name: str, model: nn.Module, generator: torch.Generator, clips: dict[str, tuple[int, ...]], forward
+) -> None:
     randomize(model, generator)
     model.eval()
     record: dict[str, object] = {"state_dict": {k: v.clone() for k, v in model.state_dict().items()}}
@@ -81,7 +83,9 @@ def mmaction2() -> None:
             dict(
                 type="Recognizer3D",
                 backbone=dict(type="MViT", arch=arch, **backbone),
-                cls_head=dict(type="MViTHead", in_channels=width, num_classes=NUM_CLASSES if width < 768 else 400),
+                cls_head=dict(
+                    type="MViTHead", in_channels=width, num_classes=NUM_CLASSES if width < 768 else 400
+                ),
             )
         )
 
@@ -91,9 +95,18 @@ def mmaction2() -> None:
     def forward(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return m.cls_head(m.backbone(x))
 
-    save("mmaction2_mvit_v2_tiny", model, torch.Generator().manual_seed(1), {"": CLIP, "_other": OTHER_CLIP}, forward)
+    save(
+        "mmaction2_mvit_v2_tiny",
+        model,
+        torch.Generator().manual_seed(1),
+        {"": CLIP, "_other": OTHER_CLIP},
+        forward,
+    )
     write_keys("mmaction2_mvit_v2_s", recognizer("small", 768, drop_path_rate=0.2))
-    for arch, width, size in (("base", 768, {"temporal_size": 32}), ("large", 1152, {"temporal_size": 40, "spatial_size": 312})):
+    for arch, width, size in (
+        ("base", 768, {"temporal_size": 32}),
+        ("large", 1152, {"temporal_size": 40, "spatial_size": 312}),
+    ):
         params = sum(p.numel() for p in recognizer(arch, width, **size).parameters())
         print(f"MMAction2 MViT {arch} {size}: {params} params (400 classes)")
 

@@ -88,9 +88,16 @@ def mmaction2() -> None:
 
     def recognizer(arch: object, width: int, num_classes: int, **options: object) -> nn.Module:
         backbone = dict(
-            type="SwinTransformer3D", arch=arch, pretrained=None, pretrained2d=False, drop_path_rate=0.1, **options
+            type="SwinTransformer3D",
+            arch=arch,
+            pretrained=None,
+            pretrained2d=False,
+            drop_path_rate=0.1,
+            **options,
         )
-        head = dict(type="I3DHead", in_channels=width, num_classes=num_classes, spatial_type="avg", dropout_ratio=0.5)
+        head = dict(
+            type="I3DHead", in_channels=width, num_classes=num_classes, spatial_type="avg", dropout_ratio=0.5
+        )
         return MODELS.build(dict(type="Recognizer3D", backbone=backbone, cls_head=head))
 
     def forward(m: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -112,7 +112,9 @@ def decomposed_rel_pos_bias(
     rel_h = torch.einsum("bythwc,hkc->bythwk", patches, table_h)
     rel_w = torch.einsum("bythwc,wkc->bythwk", patches, table_w)
     bias = (
-        rel_t[:, :, :, :, :, :, None, None] + rel_h[:, :, :, :, :, None, :, None] + rel_w[:, :, :, :, :, None, None, :]
+        rel_t[:, :, :, :, :, :, None, None]
+        + rel_h[:, :, :, :, :, None, :, None]
+        + rel_w[:, :, :, :, :, None, None, :]
     ).reshape(batch, heads, qt * qh * qw, kt * kh * kw)
     if with_cls_token:
         bias = F.pad(bias, (1, 0, 1, 0))
@@ -158,7 +160,13 @@ class MultiScaleAttention(nn.Module):
 
         def pooling(stride: Size3) -> tuple[nn.Conv3d, nn.LayerNorm]:
             conv = nn.Conv3d(
-                head_dims, head_dims, pool_kernel, stride=stride, padding=padding, groups=head_dims, bias=False
+                head_dims,
+                head_dims,
+                pool_kernel,
+                stride=stride,
+                padding=padding,
+                groups=head_dims,
+                bias=False,
             )
             return conv, nn.LayerNorm(head_dims, eps=pool_norm_eps)
 
@@ -341,7 +349,9 @@ class MViT(nn.Module):
         if pos_embed not in ("none", "separable"):
             raise ValueError(f"pos_embed must be 'none' or 'separable', got {pos_embed!r}")
         if any(not 0 <= i < num_layers for i in downscale_indices):
-            raise ValueError(f"downscale_indices {list(downscale_indices)} must lie in [0, num_layers={num_layers})")
+            raise ValueError(
+                f"downscale_indices {list(downscale_indices)} must lie in [0, num_layers={num_layers})"
+            )
         dim_mul_at = set(downscale_indices if dim_mul_indices is None else dim_mul_indices)
         self.embed_dims = embed_dims
         self.with_cls_token = with_cls_token
@@ -363,7 +373,7 @@ class MViT(nn.Module):
 
         kernel = _triple(pool_kernel, "pool_kernel")
         stride_kv = _triple(adaptive_kv_stride, "adaptive_kv_stride")
-        drop_paths = torch.linspace(0, drop_path_rate, num_layers).tolist()
+        drop_paths = [drop_path_rate * i / max(num_layers - 1, 1) for i in range(num_layers)]
         self.blocks = nn.ModuleList()
         dims, heads, size = embed_dims, num_heads, self.patch_grid
         for i in range(num_layers):
@@ -443,7 +453,9 @@ class MViT(nn.Module):
                 "with matching spatial_size and temporal_size"
             )
         t, hw = self.pos_embed_temporal.shape[1], self.pos_embed_spatial.shape[1]
-        pos = self.pos_embed_spatial.repeat(1, t, 1) + torch.repeat_interleave(self.pos_embed_temporal, hw, dim=1)
+        pos = self.pos_embed_spatial.repeat(1, t, 1) + torch.repeat_interleave(
+            self.pos_embed_temporal, hw, dim=1
+        )
         if self.pos_embed_class is not None:
             pos = torch.cat((self.pos_embed_class, pos), dim=1)
         return pos

@@ -42,7 +42,10 @@ TORCHVISION_RULES: tuple[tuple[str, str], ...] = (
     (r"pos_encoding\.class_pos", r"backbone.pos_embed_class"),
     (rf"{_TV_BLOCK}attn\.project\.0\.{_P}", r"backbone.blocks.\g<i>.attn.proj.\g<p>"),
     (rf"{_TV_BLOCK}attn\.pool_(?P<x>[qkv])\.pool\.weight", r"backbone.blocks.\g<i>.attn.pool_\g<x>.weight"),
-    (rf"{_TV_BLOCK}attn\.pool_(?P<x>[qkv])\.norm_act\.0\.{_P}", r"backbone.blocks.\g<i>.attn.norm_\g<x>.\g<p>"),
+    (
+        rf"{_TV_BLOCK}attn\.pool_(?P<x>[qkv])\.norm_act\.0\.{_P}",
+        r"backbone.blocks.\g<i>.attn.norm_\g<x>.\g<p>",
+    ),
     (rf"{_TV_BLOCK}attn\.(?P<n>qkv\.(?:weight|bias)|rel_pos_[thw])", r"backbone.blocks.\g<i>.attn.\g<n>"),
     (rf"{_TV_BLOCK}mlp\.0\.{_P}", r"backbone.blocks.\g<i>.mlp.fc1.\g<p>"),
     (rf"{_TV_BLOCK}mlp\.3\.{_P}", r"backbone.blocks.\g<i>.mlp.fc2.\g<p>"),
@@ -54,14 +57,23 @@ TORCHVISION_RULES: tuple[tuple[str, str], ...] = (
 
 PYTORCHVIDEO_RULES: tuple[tuple[str, str], ...] = (
     (rf"patch_embed\.patch_model\.{_P}", r"backbone.patch_embed.projection.\g<p>"),
-    (r"cls_positional_encoding\.(?P<n>cls_token|pos_embed_spatial|pos_embed_temporal|pos_embed_class)", r"backbone.\g<n>"),
-    (r"blocks\.(?P<rest>\d+\..+)", r"backbone.blocks.\g<rest>"),
+    (
+        r"cls_positional_encoding\.(?P<n>cls_token|pos_embed_spatial|pos_embed_temporal|pos_embed_class)",
+        r"backbone.\g<n>",
+    ),
+    # q/k/v are only renamed once stacked into qkv (see convert_pytorchvideo)
+    (r"blocks\.(?P<rest>\d+\.(?!attn\.[qkv]\.).+)", r"backbone.blocks.\g<rest>"),
     (rf"norm_embed\.{_P}", r"backbone.norm.\g<p>"),
     (rf"head\.proj\.{_P}", r"head.fc_cls.\g<p>"),
 )
 
 # torchvision stores these as (C,) or (L, C); ours are (1, L, C) like MMAction2's and PyTorchVideo's.
-_TORCHVISION_TOKENS = ("backbone.cls_token", "backbone.pos_embed_class", "backbone.pos_embed_spatial", "backbone.pos_embed_temporal")
+_TORCHVISION_TOKENS = (
+    "backbone.cls_token",
+    "backbone.pos_embed_class",
+    "backbone.pos_embed_spatial",
+    "backbone.pos_embed_temporal",
+)
 
 
 def read_checkpoint(source: Checkpoint) -> dict[str, torch.Tensor]:
@@ -113,7 +125,9 @@ def convert_pytorchvideo(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor
     return rename_keys(state, PYTORCHVIDEO_RULES)
 
 
-def _load(model: nn.Module, converted: tuple[dict[str, torch.Tensor], tuple[str, ...]], *, strict: bool, source: str) -> ConversionReport:
+def _load(
+    model: nn.Module, converted: tuple[dict[str, torch.Tensor], tuple[str, ...]], *, strict: bool, source: str
+) -> ConversionReport:
     state, unconverted = converted
     return load_converted(model, state, unconverted=unconverted, strict=strict, source=source)
 
@@ -124,14 +138,20 @@ def _name(checkpoint: Checkpoint, default: str) -> str:
 
 def load_mmaction2(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
     """Convert an MMAction2 MViT checkpoint and load it into ``model`` (see ``load_converted`` for ``strict``)."""
-    return _load(model, convert_mmaction2(checkpoint), strict=strict, source=_name(checkpoint, "MMAction2 checkpoint"))
+    return _load(
+        model, convert_mmaction2(checkpoint), strict=strict, source=_name(checkpoint, "MMAction2 checkpoint")
+    )
 
 
 def load_torchvision(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
     """Convert a torchvision MViT state dict and load it into ``model``."""
-    return _load(model, convert_torchvision(checkpoint), strict=strict, source=_name(checkpoint, "torchvision MViT"))
+    return _load(
+        model, convert_torchvision(checkpoint), strict=strict, source=_name(checkpoint, "torchvision MViT")
+    )
 
 
 def load_pytorchvideo(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
     """Convert a PyTorchVideo / PySlowFast MViT-B state dict and load it into a ``mvit_v1_b`` model."""
-    return _load(model, convert_pytorchvideo(checkpoint), strict=strict, source=_name(checkpoint, "PyTorchVideo MViT"))
+    return _load(
+        model, convert_pytorchvideo(checkpoint), strict=strict, source=_name(checkpoint, "PyTorchVideo MViT")
+    )

@@ -59,7 +59,11 @@ WEIGHTS: dict[str, WeightsInfo] = {
         url="https://download.pytorch.org/models/mvit_v2_s-ae3be167.pth",
         source="torchvision",
         converter="torchvision_mvit",
-        meta={"num_params": 34_537_744, "categories": "kinetics400", "metrics": {"top1": 80.757, "top5": 94.665}},
+        meta={
+            "num_params": 34_537_744,
+            "categories": "kinetics400",
+            "metrics": {"top1": 80.757, "top5": 94.665},
+        },
     ),
     "mvit_v1_b_16x4_kinetics400_torchvision": WeightsInfo(
         name="mvit_v1_b_16x4_kinetics400_torchvision",
@@ -67,14 +71,22 @@ WEIGHTS: dict[str, WeightsInfo] = {
         source="torchvision",
         converter="torchvision_mvit",
         builder_kwargs={"pool_norm_eps": 1e-6},
-        meta={"num_params": 36_610_672, "categories": "kinetics400", "metrics": {"top1": 78.477, "top5": 93.582}},
+        meta={
+            "num_params": 36_610_672,
+            "categories": "kinetics400",
+            "metrics": {"top1": 78.477, "top5": 93.582},
+        },
     ),
     "mvit_v1_b_16x4_kinetics400_pytorchvideo": WeightsInfo(
         name="mvit_v1_b_16x4_kinetics400_pytorchvideo",
         url="https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/MVIT_B_16x4.pyth",
         source="pytorchvideo",
         converter="pytorchvideo_mvit",
-        meta={"num_params": 36_610_672, "categories": "kinetics400", "metrics": {"top1": 78.9, "top5": 93.85}},
+        meta={
+            "num_params": 36_610_672,
+            "categories": "kinetics400",
+            "metrics": {"top1": 78.9, "top5": 93.85},
+        },
     ),
 }
 
@@ -92,7 +104,9 @@ def mvit_backbone(
     if arch not in ARCHS:
         raise ValueError(f"unknown MViT arch {arch!r}; choose one of {', '.join(ARCHS)}")
     settings = {**ARCHS[arch], **options}
-    return MViT(spatial_size=spatial_size, temporal_size=temporal_size, drop_path_rate=drop_path_rate, **settings)
+    return MViT(
+        spatial_size=spatial_size, temporal_size=temporal_size, drop_path_rate=drop_path_rate, **settings
+    )
 
 
 def mvit_head(*, num_classes: int = 400, in_channels: int = 768, **kwargs: Any) -> MViTHead:
@@ -136,7 +150,11 @@ def _mvit_v2(
     options: dict[str, Any],
 ) -> Recognizer3D:
     backbone = mvit_backbone(
-        arch=arch, spatial_size=spatial_size, temporal_size=temporal_size, drop_path_rate=drop_path_rate, **options
+        arch=arch,
+        spatial_size=spatial_size,
+        temporal_size=temporal_size,
+        drop_path_rate=drop_path_rate,
+        **options,
     )
     return _recognizer(
         backbone,

@@ -5,7 +5,13 @@ from action_core import hookimpl
 ACTION_PLUGIN_API = "1.0"
 
 _PRESETS = ("mvit_small_p244_16x4x1_200e_kinetics400_rgb",)
-_NARROW = {"embed_dims": 8, "num_layers": 4, "downscale_indices": (1, 2, 3), "spatial_size": 32, "temporal_size": 4}
+_NARROW = {
+    "embed_dims": 8,
+    "num_layers": 4,
+    "downscale_indices": (1, 2, 3),
+    "spatial_size": 32,
+    "temporal_size": 4,
+}
 _TINY = {"num_classes": 5, **_NARROW}
 _TINY_INPUT = (1, 3, 4, 32, 32)
 
@@ -78,5 +84,8 @@ def action_register_converters(register) -> None:
 def action_register_presets(register) -> None:
     for name in _PRESETS:
         register(
-            name, f"action_mvit:presets/{name}.toml", summary=f"MMAction2 recipe {name}", dataset="kinetics400"
+            name,
+            f"action_mvit:presets/{name}.toml",
+            summary=f"MMAction2 recipe {name}",
+            dataset="kinetics400",
         )

@@ -58,7 +58,9 @@ def apply_weights(
         converter, weights = weights.converter, download(weights, progress=progress)
     elif isinstance(weights, (str, Path)) and not Path(weights).is_file():
         known = ", ".join(sorted(catalogue)) or "none"
-        raise FileNotFoundError(f"weights={str(weights)!r} is neither a file nor a known weights name (known: {known})")
+        raise FileNotFoundError(
+            f"weights={str(weights)!r} is neither a file nor a known weights name (known: {known})"
+        )
     if converter not in LOADERS:
         raise ValueError(f"unknown converter {converter!r}; choose one of {', '.join(sorted(LOADERS))}")
     report = LOADERS[converter](model, weights)

@@ -82,7 +82,11 @@ def relative_position_index(window: Size3) -> torch.Tensor:
     coords = torch.stack(torch.meshgrid(*(torch.arange(w) for w in window), indexing="ij")).flatten(1)
     rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
     rel = rel + torch.tensor([w - 1 for w in window])
-    return rel[..., 0] * (2 * window[1] - 1) * (2 * window[2] - 1) + rel[..., 1] * (2 * window[2] - 1) + rel[..., 2]
+    return (
+        rel[..., 0] * (2 * window[1] - 1) * (2 * window[2] - 1)
+        + rel[..., 1] * (2 * window[2] - 1)
+        + rel[..., 2]
+    )
 
 
 class WindowAttention3D(nn.Module):
@@ -113,11 +117,14 @@ class WindowAttention3D(nn.Module):
         if mask is None:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         else:
-            # (B, num_windows, heads, N, d) so that the per-window mask broadcasts over the batch
+            # (B, num_windows * heads, N, d): the per-window mask broadcasts over the batch without a copy per
+            # clip, and attention stays 4-D (as ONNX and the fused kernels want it)
             per_window = mask.shape[0]
-            shape = (windows // per_window, per_window, self.num_heads, n, -1)
-            bias = bias.unsqueeze(0) + mask.unsqueeze(1)
-            out = F.scaled_dot_product_attention(q.reshape(shape), k.reshape(shape), v.reshape(shape), attn_mask=bias)
+            shape = (windows // per_window, per_window * self.num_heads, n, -1)
+            bias = (bias.unsqueeze(0) + mask.unsqueeze(1)).reshape(per_window * self.num_heads, n, n)
+            out = F.scaled_dot_product_attention(
+                q.reshape(shape), k.reshape(shape), v.reshape(shape), attn_mask=bias
+            )
             out = out.reshape(windows, self.num_heads, n, -1)
         return self.proj(out.transpose(1, 2).reshape(windows, n, c))
 
@@ -185,7 +192,9 @@ class PatchMerging(nn.Module):
         h, w = x.shape[2], x.shape[3]
         if h % 2 or w % 2:
             x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
-        x = torch.cat([x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]], dim=-1)
+        x = torch.cat(
+            [x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]], dim=-1
+        )
         return self.reduction(self.norm(x))
 
 
@@ -240,7 +249,9 @@ class SwinStage(nn.Module):
 class PatchEmbed3D(nn.Module):
     """Non-overlapping 3D patches (input zero-padded to multiples of ``patch_size``), optional LayerNorm."""
 
-    def __init__(self, patch_size: Size3, in_channels: int, embed_dims: int, *, norm_eps: float | None) -> None:
+    def __init__(
+        self, patch_size: Size3, in_channels: int, embed_dims: int, *, norm_eps: float | None
+    ) -> None:
         super().__init__()
         self.patch_size = patch_size
         self.proj = nn.Conv3d(in_channels, embed_dims, kernel_size=patch_size, stride=patch_size)
@@ -279,10 +290,15 @@ class SwinTransformer3D(nn.Module):
     ) -> None:
         super().__init__()
         if len(depths) != len(num_heads) or not 1 <= len(depths) <= 4:
-            raise ValueError(f"depths {list(depths)} and num_heads {list(num_heads)} need the same length, 1 to 4")
+            raise ValueError(
+                f"depths {list(depths)} and num_heads {list(num_heads)} need the same length, 1 to 4"
+            )
         self.embed_dims = embed_dims
         self.patch_embed = PatchEmbed3D(
-            _triple(patch_size, "patch_size"), in_channels, embed_dims, norm_eps=norm_eps if patch_norm else None
+            _triple(patch_size, "patch_size"),
+            in_channels,
+            embed_dims,
+            norm_eps=norm_eps if patch_norm else None,
         )
         self.pos_drop = nn.Dropout(p=drop_rate)
         total = sum(depths)

@@ -91,7 +91,9 @@ def load_swin2d_state_dict(arch: str, source: bool | str | Path = True) -> dict[
     return state
 
 
-def inflate_swin2d_weights(backbone: SwinTransformer3D, state_2d: Mapping[str, torch.Tensor]) -> InflationReport:
+def inflate_swin2d_weights(
+    backbone: SwinTransformer3D, state_2d: Mapping[str, torch.Tensor]
+) -> InflationReport:
     """Fill ``backbone``'s parameters from 2D Swin weights (original names); returns what was and was not used."""
     own = dict(backbone.named_parameters())
     patch_t = backbone.patch_embed.patch_size[0]

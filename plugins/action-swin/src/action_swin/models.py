@@ -27,7 +27,9 @@ ARCHS: dict[str, dict[str, Any]] = {
 _MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/swin"
 
 
-def _mm(config: str, stamp: str, *, params: int, top1: float, top5: float, dataset: str = "kinetics400") -> WeightsInfo:
+def _mm(
+    config: str, stamp: str, *, params: int, top1: float, top5: float, dataset: str = "kinetics400"
+) -> WeightsInfo:
     return WeightsInfo(
         name=config,
         url=f"{_MM}/{config}/{config}_{stamp}.pth",
@@ -55,7 +57,11 @@ WEIGHTS: dict[str, WeightsInfo] = {
         url="https://download.pytorch.org/models/swin3d_t-7615ae03.pth",
         source="torchvision",
         converter="torchvision_swin",
-        meta={"num_params": 28_158_070, "categories": "kinetics400", "metrics": {"top1": 77.715, "top5": 93.519}},
+        meta={
+            "num_params": 28_158_070,
+            "categories": "kinetics400",
+            "metrics": {"top1": 77.715, "top5": 93.519},
+        },
     ),
 }
 
@@ -103,7 +109,9 @@ def _swin3d(
         num_heads=tuple(num_heads),
         window_size=tuple(window_size),
     )
-    head = I3DHead(num_classes, backbone.out_channels, dropout_ratio=dropout_ratio, label_smoothing=label_smoothing)
+    head = I3DHead(
+        num_classes, backbone.out_channels, dropout_ratio=dropout_ratio, label_smoothing=label_smoothing
+    )
     model = Recognizer3D(backbone, head)
     apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
     return model

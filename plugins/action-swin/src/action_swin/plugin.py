@@ -11,7 +11,11 @@ _NARROW = {"embed_dims": 4, "depths": (2, 2, 2, 2), "num_heads": (1, 1, 2, 2), "
 @hookimpl
 def action_register_models(register) -> None:
     for name, summary, params in (
-        ("swin3d_t", "Video Swin-T, patch 2x4x4, window 8x7x7 (MMAction2 swin-tiny-p244-w877; torchvision swin3d_t)", 28_158_070),
+        (
+            "swin3d_t",
+            "Video Swin-T, patch 2x4x4, window 8x7x7 (MMAction2 swin-tiny-p244-w877; torchvision swin3d_t)",
+            28_158_070,
+        ),
         ("swin3d_s", "Video Swin-S (MMAction2 swin-small-p244-w877; torchvision swin3d_s)", 49_816_678),
         ("swin3d_b", "Video Swin-B (MMAction2 swin-base-p244-w877; torchvision swin3d_b)", 88_048_984),
         ("swin3d_l", "Video Swin-L (MMAction2 swin-large-p244-w877)", 196_953_916),
@@ -60,5 +64,8 @@ def action_register_converters(register) -> None:
 def action_register_presets(register) -> None:
     for name in _PRESETS:
         register(
-            name, f"action_swin:presets/{name}.toml", summary=f"MMAction2 recipe {name}", dataset="kinetics400"
+            name,
+            f"action_swin:presets/{name}.toml",
+            summary=f"MMAction2 recipe {name}",
+            dataset="kinetics400",
         )
