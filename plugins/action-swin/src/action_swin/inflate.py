@@ -107,7 +107,7 @@ def inflate_swin2d_weights(
         if key == "patch_embed.proj.weight" and value.ndim == 4:
             value = value.unsqueeze(2).repeat(1, 1, patch_t, 1, 1) / patch_t
         elif key.endswith("relative_position_bias_table"):
-            value = _inflate_bias_table(value, backbone_window(backbone))
+            value = _inflate_bias_table(value, backbone.layers[0].window_size)
         if tuple(value.shape) != tuple(target.shape):
             unused.append(key)
             continue
@@ -120,11 +120,6 @@ def inflate_swin2d_weights(
         not_inflated=tuple(k for k in own if k not in inflated),
         unused_2d=tuple(unused),
     )
-
-
-def backbone_window(backbone: SwinTransformer3D) -> tuple[int, int, int]:
-    """The window size the backbone's blocks were built with."""
-    return backbone.layers[0].window_size
 
 
 def _inflate_bias_table(table: torch.Tensor, window: tuple[int, int, int]) -> torch.Tensor:
