@@ -45,7 +45,7 @@ def test_lookup_loads_plugin_on_demand_and_builds(make_plugin):
     host = PluginHost()
     entry = host.registry.get("model", "tiny_net")
     assert (entry.plugin, entry.distribution, entry.version) == ("good", "action-good", "0.1.0")
-    assert entry.meta["params"] == 10
+    assert entry.spec.params == 10
     assert entry.load()(num_classes=5) == {"classes": 5}
     assert host.plugins["good"].status == "loaded"
 
@@ -206,3 +206,86 @@ def test_core_registers_its_own_components_and_they_load(site_dir):
     core_entries = [e for e in host.registry.entries() if e.plugin == "core"]
     for entry in core_entries:
         assert callable(entry.load()), entry
+
+
+MISSPELLED_FIELD = """
+from action_core import hookimpl
+ACTION_PLUGIN_API = "1.0"
+
+@hookimpl
+def action_register_models(register):
+    register("typo_net", "fake_typo.models:net", summary="x", exmaple_input=(1, 3, 8, 8))
+"""
+
+MISSPELLED_HOOK = """
+from action_core import hookimpl
+ACTION_PLUGIN_API = "1.0"
+
+@hookimpl
+def action_register_model(register):
+    register("never_seen", "fake_hook.models:net")
+
+@hookimpl
+def action_register_heads(register):
+    register("seen_head", "fake_hook.models:head")
+"""
+
+WRONG_ARGUMENT = """
+from action_core import hookimpl
+ACTION_PLUGIN_API = "1.0"
+
+@hookimpl
+def action_register_models(registry):
+    registry("x", "fake_arg.models:x")
+"""
+
+
+def test_a_misspelled_registration_field_fails_naming_it_and_the_allowed_ones(make_plugin, caplog):
+    make_plugin("typo", MISSPELLED_FIELD)
+    host = PluginHost()
+    with caplog.at_level(logging.WARNING):
+        assert not host.load_plugin("typo")
+    reason = host.plugins["typo"].reason
+    assert "exmaple_input" in reason and "Did you mean 'example_input'" in reason and "params" in reason
+    assert ("model", "typo_net") not in host.registry
+
+
+def test_a_misspelled_hook_is_reported_at_load_and_the_rest_registers(make_plugin, caplog):
+    make_plugin("hook", MISSPELLED_HOOK)
+    host = PluginHost()
+    with caplog.at_level(logging.WARNING):
+        assert host.load_plugin("hook")
+    warned = [r.getMessage() for r in caplog.records if "action_register_model," in r.getMessage()]
+    assert warned and "not a hook of the action plugin API" in warned[0] and "fix the name" in warned[0]
+    assert ("head", "seen_head") in host.registry
+    assert ("model", "never_seen") not in host.registry
+
+
+def test_hooks_are_called_through_pluggy_which_checks_arguments(make_plugin):
+    make_plugin("arg", WRONG_ARGUMENT)
+    host = PluginHost()
+    assert not host.load_plugin("arg")
+    assert "registry" in host.plugins["arg"].reason  # pluggy: argument not in the hook specification
+
+
+def test_every_public_api_name_resolves():
+    import action_core.api as api
+
+    missing = [name for name in api.__all__ if getattr(api, name, None) is None]
+    assert not missing
+
+
+def test_plugins_import_only_the_public_api():
+    # Plugins (and the testkit) import `action_core` (hook markers) and `action_core.api`; nothing else.
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    private = re.compile(r"^\s*(from|import) action_core\.(?!api\b)", re.M)
+    offenders = [
+        str(p.relative_to(root))
+        for group in ("plugins", "packages")
+        for p in (root / group).glob("*/**/*.py")
+        if private.search(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

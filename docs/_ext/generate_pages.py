@@ -67,7 +67,7 @@ def write_model_zoo(app: Sphinx) -> None:
     host.load_all()
     rows = ["| model | plugin | summary | params |", "|---|---|---|---|"]
     for entry in host.registry.entries("model"):
-        params = entry.meta.get("params")
+        params = getattr(entry.spec, "params", None)
         rows.append(
             f"| `{entry.name}` | {entry.plugin} ({entry.distribution}) | {entry.summary} | "
             f"{'' if params is None else f'{params:,}'} |"

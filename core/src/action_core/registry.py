@@ -7,13 +7,14 @@ exists imports nothing. :meth:`Entry.load` imports the target when it is needed.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
 
 from action_core.errors import RegistryError
 from action_core.plugins.known import install_hint
+from action_core.plugins.specs import ComponentSpec
 
 KINDS: tuple[str, ...] = (
     "model",
@@ -23,7 +24,6 @@ KINDS: tuple[str, ...] = (
     "loss",
     "dataset",
     "transform",
-    "sampler",
     "metric",
     "preset",
     "converter",
@@ -60,16 +60,21 @@ def import_target(target: str) -> Any:
 
 @attrs.frozen
 class Entry:
-    """One registered component."""
+    """One registered component: its kind, name, dotted target, the plugin that gave it and its typed
+    registration fields (``spec``, an instance of the kind's class in :mod:`action_core.plugins.specs`)."""
 
     kind: str
     name: str
     target: str
-    summary: str = ""
     plugin: str = "core"
     distribution: str = "action-core"
     version: str = ""
-    meta: Mapping[str, Any] = attrs.field(factory=dict)
+    spec: ComponentSpec = attrs.field(factory=ComponentSpec)
+
+    @property
+    def summary(self) -> str:
+        """The one-line description given at registration."""
+        return self.spec.summary
 
     @property
     def qualified_name(self) -> str:

@@ -96,7 +96,7 @@ def test_api_mismatch_and_unknown_plugin(install):
 
 
 def test_scaffold_refuses_bad_names_and_writes_the_layout(tmp_path):
-    from action_core.errors import PluginError
+    from action_core.api import PluginError
     from action_testkit.scaffold import create_plugin
 
     with pytest.raises(PluginError, match="lowercase"):

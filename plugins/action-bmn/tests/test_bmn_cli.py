@@ -9,7 +9,7 @@ import torch
 from bmn_synthetic import make_feature_set
 
 from action_bmn.cli import main
-from action_core.localization import read_activitynet_results
+from action_core.api import read_activitynet_results
 from action_testkit import PluginConformance
 
 TINY = """
@@ -81,7 +81,7 @@ def test_train_test_localize(setup, capsys):
 
 
 def test_core_commands_hand_localization_presets_to_bmn(setup, capsys):
-    from action_core.cli.main import main as action_run
+    from action_core.api import run_cli as action_run
 
     root, cfg = setup
     work = root / "core_run"

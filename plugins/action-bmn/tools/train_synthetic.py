@@ -21,7 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bmn_synthetic import make_feature_set  # noqa: E402
 
 from action_activitynet.dataset import build  # noqa: E402
-from action_bmn.engine import evaluate_proposals, predict_localizer, random_proposals, train_localizer  # noqa: E402
+from action_bmn.engine import (  # noqa: E402
+    evaluate_proposals,
+    predict_localizer,
+    random_proposals,
+    train_localizer,
+)
 from action_bmn.models import bmn  # noqa: E402
 
 

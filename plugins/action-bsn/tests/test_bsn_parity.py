@@ -127,8 +127,9 @@ def test_pem_loss_is_the_mean_smooth_l1():
 
 
 def test_converters_check_module(ref):
-    assert set(convert_mmaction2_tem(ref["tem_state_dict"], prefix="tem.")) == {
-        f"tem.{k}" for k in ref["tem_state_dict"]
-    }
-    with pytest.raises(ValueError, match="not BSN"):
-        convert_mmaction2_pem(ref["tem_state_dict"])
+    converted, unconverted = convert_mmaction2_tem(ref["tem_state_dict"], prefix="tem.")
+    assert set(converted) == {f"tem.{k}" for k in ref["tem_state_dict"]} and unconverted == ()
+    converted, unconverted = convert_mmaction2_pem(ref["tem_state_dict"])
+    assert converted == {} and set(unconverted) == set(ref["tem_state_dict"])  # a TEM file is not a PEM's
+    with pytest.raises(ValueError, match="no conversion rule"):
+        load_bsn_weights(bsn_pem(), ref["tem_state_dict"], module="pem")

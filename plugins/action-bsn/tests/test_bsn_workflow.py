@@ -10,7 +10,7 @@ import torch
 from bsn_synthetic import make_feature_set
 
 from action_bsn.cli import main
-from action_core.localization import read_activitynet_results
+from action_core.api import read_activitynet_results
 from action_testkit import PluginConformance
 
 TINY = """

@@ -14,9 +14,7 @@ from action_c3d import (
     load_backbone,
     load_mmaction2,
 )
-from action_core.models import CheckpointMismatchError
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import CheckpointMismatchError, count_flops, export_model
 from action_testkit import PluginConformance
 
 FIXTURES = Path(__file__).parent / "fixtures"

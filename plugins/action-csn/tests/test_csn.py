@@ -6,9 +6,7 @@ import torch
 from torch import nn
 
 import action_core
-from action_core.models import CheckpointMismatchError
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import CheckpointMismatchError, count_flops, export_model
 from action_csn import (
     InteractionPreservedConv3d,
     ResNet3dCSN,

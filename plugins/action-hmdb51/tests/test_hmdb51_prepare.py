@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import action_core as ac
-from action_core.data import build_dataloader
-from action_core.datasets.synth import tiny_pipeline
+from action_core.api import build_dataloader, tiny_pipeline
 from action_hmdb51.commands import main
 from action_hmdb51.example import make_copy
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torchvision
 
-from action_core.models import CheckpointMismatchError
+from action_core.api import CheckpointMismatchError
 from action_i3d import i3d_r50
 from action_resnet3d import NonLocal3d, load_mmaction2
 from action_testkit import PluginConformance

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 import action_core as ac
-from action_core.data import build_dataloader
-from action_core.datasets.synth import tiny_pipeline
+from action_core.api import build_dataloader, tiny_pipeline
 from action_kinetics.commands import main400
 from action_kinetics.example import make_copy
 

@@ -7,12 +7,15 @@ from pathlib import Path
 import torch
 
 import action_core as ac
-from action_core.config import structure
-from action_core.data import build_dataloader
-from action_core.datasets.synth import tiny_pipeline
-from action_core.engine.builders import build_dataset_from_config, build_metrics
-from action_core.engine.schema import ExperimentConfig
-from action_core.models.losses import BCELossWithLogits
+from action_core.api import (
+    BCELossWithLogits,
+    ExperimentConfig,
+    build_dataloader,
+    build_dataset_from_config,
+    build_metrics,
+    structure,
+    tiny_pipeline,
+)
 from action_mit.commands import main, main_mmit
 from action_mit.example import make_mit_copy, make_mmit_copy
 from action_mit.presets import tsn_r101_1x1x5_50e_mmit_rgb

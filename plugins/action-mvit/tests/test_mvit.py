@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from action_core.models import CheckpointMismatchError, Recognizer3D
+from action_core.api import CheckpointMismatchError, Recognizer3D
 from action_mvit import (
     MViT,
     MViTHead,

@@ -3,8 +3,7 @@
 import pytest
 import torch
 
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import count_flops, export_model
 from action_mvit import mvit_v1_b, mvit_v2_s
 
 NARROW = {

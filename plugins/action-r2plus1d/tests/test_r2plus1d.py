@@ -6,7 +6,7 @@ import torch
 import torchvision
 from torch import nn
 
-from action_core.models import CheckpointMismatchError
+from action_core.api import CheckpointMismatchError
 from action_r2plus1d import (
     Conv2plus1d,
     convert_torchvision_r2plus1d,

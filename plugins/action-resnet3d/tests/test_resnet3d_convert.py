@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from action_core.models import CheckpointMismatchError, I3DHead, Recognizer3D
+from action_core.api import CheckpointMismatchError, I3DHead, Recognizer3D
 from action_resnet3d import ResNet3d, convert_mmaction2, export_mmaction2, load_mmaction2
 from action_testkit import PluginConformance
 

@@ -159,7 +159,7 @@ def one_process(name: str, variant: str, reps: int) -> None:
     cfg, shape = mm_configs()[name]
     torch.manual_seed(0)
     if variant == "ours":
-        from action_core.data import keep_freed_memory
+        from action_core.api import keep_freed_memory
 
         keep_freed_memory()
         model = ours(name)
@@ -231,7 +231,7 @@ def main() -> None:
         across_processes(names, args)
         return
     if args.keep_freed_memory:
-        from action_core.data import keep_freed_memory
+        from action_core.api import keep_freed_memory
 
         print("keep_freed_memory:", keep_freed_memory())
     from action_resnet3d import load_mmaction2

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from action_core.data.lists import AnnotationError
+from action_core.api import AnnotationError
 from action_something import annotations
 from action_something.datasets import sthv1_flip_label_map, sthv2_flip_label_map
 

@@ -7,8 +7,7 @@ import shutil
 from pathlib import Path
 
 import action_core as ac
-from action_core.data import build_dataloader
-from action_core.datasets.synth import tiny_pipeline
+from action_core.api import build_dataloader, tiny_pipeline
 from action_something.commands import main_v1, main_v2
 from action_something.datasets import sthv2_flip_label_map
 from action_something.example import make_v1_copy, make_v2_copy

@@ -6,7 +6,7 @@ import torch
 from torch.nn import functional as F
 from torchvision.models.swin_transformer import SwinTransformer as SwinTransformer2D
 
-from action_core.models import CheckpointMismatchError
+from action_core.api import CheckpointMismatchError
 from action_swin import (
     SwinTransformer3D,
     convert_mmaction2,

@@ -3,8 +3,7 @@
 import pytest
 import torch
 
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import count_flops, export_model
 from action_swin import swin3d_b, swin3d_s, swin3d_t
 
 NARROW = {

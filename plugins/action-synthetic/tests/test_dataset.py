@@ -16,7 +16,7 @@ ARGS = {"classes": ["move_up", "move_down", "appear"], "videos_per_class": 5, "s
 
 
 def test_builder_returns_video_dataset_with_label_map(tmp_path):
-    from action_core.data import VideoDataset
+    from action_core.api import VideoDataset
 
     train = synthetic_motion("train", root=str(tmp_path), pipeline=PIPELINE, test_mode=False, **ARGS)
     test = synthetic_motion("test", root=str(tmp_path), pipeline=PIPELINE, test_mode=True, **ARGS)

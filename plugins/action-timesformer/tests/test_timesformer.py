@@ -4,9 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from action_core.models import CheckpointMismatchError
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import CheckpointMismatchError, count_flops, export_model
 from action_testkit import PluginConformance
 from action_timesformer import (
     TimeSformer,
@@ -123,6 +121,6 @@ def test_training_step_reaches_every_parameter():
 
 
 def test_default_tool_input_is_the_models_clip():
-    from action_core.tools.flops import default_input_shape
+    from action_core.api import default_input_shape
 
     assert default_input_shape(timesformer_divst(num_classes=5, **NARROW)) == (1, 3, 4, 224, 224)

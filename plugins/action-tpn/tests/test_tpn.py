@@ -2,9 +2,14 @@ import pytest
 import torch
 
 from action_core import get_registry
-from action_core.models import CheckpointMismatchError, I3DHead, Recognizer2D, count_parameters
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import (
+    CheckpointMismatchError,
+    I3DHead,
+    Recognizer2D,
+    count_flops,
+    count_parameters,
+    export_model,
+)
 from action_tpn import convert
 from action_tpn.backbones import TSMStages, resnet_tsm_stages
 from action_tpn.models import TPN_WEIGHTS, tpn_tsm_r50, tpn_tsm_resnet
@@ -21,7 +26,7 @@ def tiny(**kwargs):
 def test_parameter_count_equals_mmaction2_and_registration():
     model = tpn_tsm_r50()
     assert count_parameters(model) == 82_445_724  # MMAction2 TPN-TSM-R50, 174 classes
-    assert get_registry().get("model", "tpn_tsm_r50").meta["params"] == 82_445_724
+    assert get_registry().get("model", "tpn_tsm_r50").spec.params == 82_445_724
     assert {w.meta["num_params"] for w in TPN_WEIGHTS.values()} == {82_445_724}
     assert isinstance(model, Recognizer2D) and isinstance(model.head, I3DHead)
     assert model.neck.aux_head.fc.out_features == 174

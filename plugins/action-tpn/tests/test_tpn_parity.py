@@ -11,7 +11,7 @@ import pytest
 import torch
 from fixture_weights import fixture_state_dict
 
-from action_core.models import count_parameters
+from action_core.api import count_parameters
 from action_tpn import convert
 from action_tpn.models import tpn_tsm_resnet
 

@@ -4,9 +4,7 @@ import pytest
 import torch
 
 from action_core import get_registry
-from action_core.models import CheckpointMismatchError, Recognizer2D, count_parameters
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import CheckpointMismatchError, Recognizer2D, count_flops, count_parameters, export_model
 from action_trn import convert
 from action_trn.heads import MultiScaleRelation, TRNHead
 from action_trn.models import TRN_WEIGHTS, trn_r50, trn_resnet
@@ -22,7 +20,7 @@ def tiny(**kwargs):
 def test_parameter_count_equals_mmaction2_and_registration():
     model = trn_r50()
     assert count_parameters(model) == 26_641_154  # MMAction2 TRN-R50, 174 classes
-    assert get_registry().get("model", "trn_r50").meta["params"] == 26_641_154
+    assert get_registry().get("model", "trn_r50").spec.params == 26_641_154
     assert {w.meta["num_params"] for w in TRN_WEIGHTS.values()} == {26_641_154}
     assert isinstance(model, Recognizer2D) and isinstance(model.head, TRNHead)
 

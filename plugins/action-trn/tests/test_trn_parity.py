@@ -12,7 +12,7 @@ import pytest
 import torch
 from fixture_weights import fixture_state_dict
 
-from action_core.models import count_parameters
+from action_core.api import count_parameters
 from action_trn import convert
 from action_trn.models import trn_resnet
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from tsm_fixture_weights import fixture_state_dict
 
-from action_core.models import count_parameters
+from action_core.api import count_parameters
 from action_tsm import convert as tsm_convert
 from action_tsn import convert as tsn_convert
 

@@ -3,7 +3,7 @@ import torch
 import torchvision
 
 from action_core import get_registry
-from action_core.models import CheckpointMismatchError, TSMHead, count_parameters
+from action_core.api import CheckpointMismatchError, TSMHead, count_parameters
 from action_tsm import convert
 from action_tsm.backbones import MobileNetV2TSM, ResNetTSM
 from action_tsm.models import TSM_WEIGHTS, tsm_mobilenetv2, tsm_r18, tsm_r50, tsm_resnet
@@ -17,7 +17,7 @@ def test_tsm_r50_parameter_count_equals_mmaction():
 @pytest.mark.parametrize("name", ["tsm_r18", "tsm_r50", "tsm_mobilenetv2"])
 def test_registered_parameter_counts_are_true(name):
     entry = get_registry().get("model", name)
-    assert count_parameters(entry.load()(num_classes=400)) == entry.meta["params"]
+    assert count_parameters(entry.load()(num_classes=400)) == entry.spec.params
 
 
 def test_weights_catalogue_parameter_counts():

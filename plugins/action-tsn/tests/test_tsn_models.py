@@ -3,7 +3,7 @@ import torch
 import torchvision
 
 from action_core import get_registry
-from action_core.models import CheckpointMismatchError, Recognizer2D, TSNHead, WeightsInfo, count_parameters
+from action_core.api import CheckpointMismatchError, Recognizer2D, TSNHead, WeightsInfo, count_parameters
 from action_tsn import convert
 from action_tsn.backbones import ResNet2d
 from action_tsn.models import TSN_WEIGHTS, tsn_r18, tsn_r50, tsn_resnet
@@ -16,7 +16,7 @@ def test_tsn_r50_parameter_count_equals_mmaction():
 @pytest.mark.parametrize("name", ["tsn_r18", "tsn_r34", "tsn_r50", "tsn_r101"])
 def test_registered_parameter_counts_are_true(name):
     entry = get_registry().get("model", name)
-    assert count_parameters(entry.load()(num_classes=400)) == entry.meta["params"]
+    assert count_parameters(entry.load()(num_classes=400)) == entry.spec.params
 
 
 def test_weights_catalogue_parameter_counts():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from action_core.data.lists import AnnotationError
+from action_core.api import AnnotationError
 from action_ucf101 import annotations
 
 FIXTURES = Path(__file__).parent / "fixtures"

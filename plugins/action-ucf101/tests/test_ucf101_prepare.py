@@ -11,11 +11,7 @@ import pytest
 import torch
 
 import action_core as ac
-from action_core.data import build_dataloader
-from action_core.datasets.archive import UnsafeArchiveError
-from action_core.datasets.building import NotPreparedError
-from action_core.datasets.doctor import run_doctor
-from action_core.datasets.synth import tiny_pipeline
+from action_core.api import NotPreparedError, UnsafeArchiveError, build_dataloader, run_doctor, tiny_pipeline
 from action_ucf101.annotations import shipped_classes
 from action_ucf101.commands import main
 from action_ucf101.example import make_copy

@@ -4,9 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from action_core.models import CheckpointMismatchError
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import CheckpointMismatchError, count_flops, export_model
 from action_testkit import PluginConformance
 from action_videomae import load_transformers_videomae, videomae_vit_b16, videomae_vit_l16
 from action_vit import MultiheadSelfAttention, load_mmaction2_vit3d, sinusoid_position_encoding
@@ -134,7 +132,7 @@ def test_training_step_reaches_every_parameter():
 
 
 def test_default_tool_input_is_the_models_clip():
-    from action_core.tools.flops import default_input_shape
+    from action_core.api import default_input_shape
 
     with torch.device("meta"):
         assert default_input_shape(videomae_vit_b16()) == (1, 3, 16, 224, 224)

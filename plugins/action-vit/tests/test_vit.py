@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from action_core.tools.flops import count_flops
+from action_core.api import count_flops
 from action_testkit import PluginConformance
 from action_vit import (
     DropPath,

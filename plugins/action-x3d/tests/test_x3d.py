@@ -6,9 +6,7 @@ import torch
 from torch import nn
 
 import action_core
-from action_core.models import CheckpointMismatchError
-from action_core.tools.export import export_model
-from action_core.tools.flops import count_flops
+from action_core.api import CheckpointMismatchError, count_flops, export_model
 from action_testkit import PluginConformance
 from action_x3d import X3D, export_mmaction2, load_mmaction2, load_pytorchvideo, x3d_m, x3d_s
 

@@ -61,7 +61,7 @@ def info_main(argv: list[str]) -> int:
         print(f"  target:       {e.target}")
         if e.summary:
             print(f"  summary:      {e.summary}")
-        for k, v in e.meta.items():
+        for k, v in e.spec.fields().items():
             print(f"  {k + ':':<13} {v}")
     return 0
 

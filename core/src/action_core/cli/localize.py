@@ -41,7 +41,7 @@ def localizer_command(model_type: str | None) -> Callable[[list[str]], int | Non
 
     registry = get_registry()
     entry = registry.get("model", model_type)
-    if entry.meta.get("task") != "localization":
+    if entry.spec.task != "localization":
         return None
     commands = [e for e in registry.entries("command") if e.plugin == entry.plugin]
     if not commands:

@@ -37,13 +37,15 @@ class ConversionReport:
 
     ``unconverted``: source keys no rename rule applied to; ``missing``: model keys absent from the
     converted dict; ``unexpected``: converted keys the model does not have; ``shape_mismatch``:
-    (key, checkpoint shape, model shape).
+    (key, checkpoint shape, model shape); ``reinitialised``: model keys deliberately left at their fresh
+    initialisation because the checkpoint's tensor has another shape (a head fine-tuned to other classes).
     """
 
     unconverted: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     unexpected: tuple[str, ...] = ()
     shape_mismatch: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = field(default=())
+    reinitialised: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -67,6 +69,8 @@ class ConversionReport:
             parts.append(fmt("checkpoint keys the model does not have", self.unexpected))
         if self.shape_mismatch:
             parts.append(fmt("shape mismatches (key, checkpoint, model)", self.shape_mismatch))
+        if self.reinitialised:
+            parts.append(fmt("re-initialised (other shape in the checkpoint)", self.reinitialised))
         return "; ".join(parts) if parts else "all keys matched"
 
     def raise_if_incomplete(self, source: str = "checkpoint") -> None:

@@ -7,18 +7,23 @@ with a warning.
 
 Registration hooks receive a ``register`` callable::
 
-    register(name: str, target: str, *, summary: str = "", **meta) -> None
+    register(name: str, target: str, *, summary: str = "", **fields) -> None
 
-where ``target`` is a dotted ``"package.module:attribute"`` string. Nothing is imported when a plugin
-registers, so listing what exists never imports torch or the plugin's model code. Hooks evolve by adding
-arguments; existing arguments are deprecated before they are removed.
+where ``target`` is a dotted ``"package.module:attribute"`` string and ``fields`` are the kind's typed
+registration fields (:mod:`action_core.plugins.specs`: a misspelled field fails registration with the names
+allowed). Nothing is imported when a plugin registers, so listing what exists never imports torch or the
+plugin's model code. The host calls every hook through pluggy; a function in a plugin module named
+``action_...`` that is not one of these hooks is reported (a warning at load, a failure in
+``action-run plugins validate``). Hooks evolve by adding arguments; existing arguments are deprecated before
+they are removed.
 
-Run-time hooks observe training; they are called with the running :class:`~action_core.engine` run object.
+Run-time hooks observe training; they receive the running trainer as a :class:`RunState`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import pluggy
@@ -33,7 +38,43 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 class Register(Protocol):
     """The callable passed to every registration hook."""
 
-    def __call__(self, name: str, target: str, *, summary: str = "", **meta: Any) -> None: ...
+    def __call__(self, name: str, target: str, *, summary: str = "", **fields: Any) -> None: ...
+
+
+class RunState(Protocol):
+    """What run-time hooks see of a running training (the :class:`~action_core.engine.Trainer`)."""
+
+    @property
+    def cfg(self) -> Any:
+        """The resolved :class:`~action_core.engine.schema.ExperimentConfig`."""
+
+    @property
+    def work_dir(self) -> Path:
+        """Where checkpoints, the config and the logs are written."""
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed."""
+
+    @property
+    def iteration(self) -> int:
+        """Optimiser steps taken."""
+
+    @property
+    def rank(self) -> int:
+        """This process's global rank (0 when not distributed)."""
+
+    @property
+    def world_size(self) -> int:
+        """Number of processes."""
+
+    @property
+    def history(self) -> Mapping[str, list[list[float]]]:
+        """Logged curves: name → [[x, y], ...]."""
+
+    @property
+    def best(self) -> Mapping[str, Any]:
+        """``{"metric", "value", "epoch"}`` of the best validation score so far."""
 
 
 @hookspec
@@ -77,12 +118,8 @@ def action_register_datasets(register: Register) -> None:
 
 @hookspec
 def action_register_transforms(register: Register) -> None:
-    """Register pipeline steps (samplers, decoders, transforms) usable as ``{"type": name}``."""
-
-
-@hookspec
-def action_register_samplers(register: Register) -> None:
-    """Register frame samplers usable as the first pipeline step."""
+    """Register pipeline steps usable as ``{"type": name}``: frame samplers (the first step), decoders and
+    transforms alike, resolved by :func:`action_core.data.build_pipeline`."""
 
 
 @hookspec
@@ -119,22 +156,22 @@ def action_register_commands(register: Register) -> None:
 
 
 @hookspec
-def action_on_train_start(run: Any) -> None:
+def action_on_train_start(run: RunState) -> None:
     """Called once when a training run starts, after the model and data are built."""
 
 
 @hookspec
-def action_on_epoch_end(run: Any, epoch: int, metrics: Mapping[str, float]) -> None:
+def action_on_epoch_end(run: RunState, epoch: int, metrics: Mapping[str, float]) -> None:
     """Called at the end of every training epoch with that epoch's metrics."""
 
 
 @hookspec
-def action_on_log(run: Any, step: int, scalars: Mapping[str, float]) -> None:
+def action_on_log(run: RunState, step: int, scalars: Mapping[str, float]) -> None:
     """Called whenever the engine logs scalars (loss, learning rate, metrics)."""
 
 
 @hookspec
-def action_on_train_end(run: Any, metrics: Mapping[str, float]) -> None:
+def action_on_train_end(run: RunState, metrics: Mapping[str, float]) -> None:
     """Called once when a training run ends, with the final metrics."""
 
 
@@ -146,7 +183,6 @@ REGISTRATION_HOOKS: dict[str, str] = {
     "action_register_losses": "loss",
     "action_register_datasets": "dataset",
     "action_register_transforms": "transform",
-    "action_register_samplers": "sampler",
     "action_register_metrics": "metric",
     "action_register_presets": "preset",
     "action_register_converters": "converter",
@@ -160,3 +196,6 @@ RUNTIME_HOOKS: tuple[str, ...] = (
     "action_on_log",
     "action_on_train_end",
 )
+
+ALL_HOOKS: tuple[str, ...] = (*REGISTRATION_HOOKS, *RUNTIME_HOOKS)
+"""Every hook of the plugin API."""

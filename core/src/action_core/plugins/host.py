@@ -20,13 +20,14 @@ the error and the fix; the host keeps working. Environment variables:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
 import re
 import traceback
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -37,6 +38,7 @@ import pluggy
 from action_core.errors import PluginError, RegistryError
 from action_core.plugins import hookspecs
 from action_core.plugins.hookspecs import PLUGIN_API_VERSION, PROJECT_NAME, REGISTRATION_HOOKS
+from action_core.plugins.specs import make_spec
 from action_core.registry import Entry, Registry
 
 ENTRY_POINT_GROUP = "action.plugins"
@@ -78,6 +80,19 @@ class PluginInfo:
     def describe(self) -> str:
         """``tsm (action-tsm 0.1.0)``."""
         return f"{self.name} ({self.distribution} {self.version})"
+
+
+def unknown_hooks(module: ModuleType) -> list[str]:
+    """Names in a plugin module that look like hook implementations (``action_*`` functions, or anything
+    marked with ``@hookimpl``) but are not hooks of the plugin API: usually a misspelled hook name."""
+    marker = f"{PROJECT_NAME}_impl"
+    found = []
+    for attr, value in vars(module).items():
+        if not callable(value) or attr in hookspecs.ALL_HOOKS:
+            continue
+        if attr.startswith("action_") or hasattr(value, marker):
+            found.append(attr)
+    return sorted(found)
 
 
 def core_version() -> str:
@@ -301,17 +316,27 @@ class PluginHost:
         return False
 
     def _register_module(self, name: str, module: ModuleType, info: PluginInfo) -> None:
-        """Register the module with pluggy and collect its components; all-or-nothing."""
+        """Register the module with pluggy and collect its components through its hook implementations;
+        all-or-nothing."""
+        unknown = unknown_hooks(module)
+        if unknown:
+            log.warning(
+                "plugin %r (%s %s) defines %s, which is not a hook of the action plugin API (hooks: %s); "
+                "it is ignored: fix the name",
+                name,
+                info.distribution,
+                info.version,
+                ", ".join(unknown),
+                ", ".join(hookspecs.ALL_HOOKS),
+            )
         self.pm.register(module, name=name)
         staged: list[Entry] = []
+        others = [p for p in self.pm.get_plugins() if p is not module]
         try:
             for hook_name, kind in REGISTRATION_HOOKS.items():
-                impl = getattr(module, hook_name, None)
-                if impl is None:
-                    continue
 
                 def register(
-                    comp_name: str, target: str, *, summary: str = "", _kind: str = kind, **meta: Any
+                    comp_name: str, target: str, *, summary: str = "", _kind: str = kind, **fields: Any
                 ) -> None:
                     if not isinstance(comp_name, str) or not comp_name or ":" in comp_name:
                         raise RegistryError(
@@ -321,11 +346,13 @@ class PluginHost:
                         raise RegistryError(
                             f"{_kind} {comp_name!r}: target {target!r} must be a dotted 'package.module:attr' string"
                         )
+                    spec = make_spec(_kind, comp_name, {"summary": summary, **fields})
                     staged.append(
-                        Entry(_kind, comp_name, target, summary, name, info.distribution, info.version, meta)
+                        Entry(_kind, comp_name, target, name, info.distribution, info.version, spec)
                     )
 
-                impl(register=register)
+                # Through pluggy, restricted to this plugin: pluggy checks the arguments and runs wrappers.
+                self.pm.subset_hook_caller(hook_name, remove_plugins=others)(register=register)
             for entry in staged:
                 self.registry.add(entry)
         except BaseException:
@@ -365,6 +392,19 @@ def reset_host(**kwargs: Any) -> PluginHost:
     global _HOST
     _HOST = PluginHost(**kwargs)
     return _HOST
+
+
+@contextlib.contextmanager
+def plugin_host(host: PluginHost | None = None, **kwargs: Any) -> Iterator[PluginHost]:
+    """Make ``host`` (or a fresh ``PluginHost(**kwargs)``) the process-wide host inside a ``with`` block,
+    restoring the previous one after it (the conformance kit and tests use it)."""
+    global _HOST
+    previous = _HOST
+    _HOST = host if host is not None else PluginHost(**kwargs)
+    try:
+        yield _HOST
+    finally:
+        _HOST = previous
 
 
 def get_registry() -> Registry:

@@ -1,5 +1,10 @@
 """The checks behind ``action-run plugins validate NAME``.
 
+Every converter is called with a checkpoint holding one key no rule maps (it must return ``(state_dict,
+unconverted_keys)`` and account for that key) and with
+a checkpoint file that holds a pickled object whose unpickling would create a file: it must refuse it.
+Models registered with ``params`` are built with ``params_for`` on the meta device and counted.
+
 Model metadata the checks use (all optional, given to ``register(...)``):
 
 ``example_kwargs``
@@ -27,9 +32,16 @@ from typing import Any
 
 import attrs
 
-from action_core.plugins import host as plugin_host
-from action_core.plugins.host import PluginHost, check_api_version, check_core_requirement
-from action_core.registry import Entry, import_target
+from action_core.api import (
+    ALL_HOOKS,
+    Entry,
+    PluginHost,
+    check_api_version,
+    check_core_requirement,
+    import_target,
+    plugin_host,
+    unknown_hooks,
+)
 
 KEYWORD_ONLY_KINDS = ("model", "backbone", "neck", "head")
 
@@ -94,13 +106,9 @@ def imports_torch(module: str) -> bool:
 
 def validate_plugin(name: str, *, build: bool = True) -> Report:
     """Run every conformance check against the installed plugin ``name``."""
-    previous = plugin_host._HOST
-    host = PluginHost(autoload=False, strict=False)
-    plugin_host._HOST = host  # presets and datasets resolve names through the process-wide host
-    try:
+    # presets and datasets resolve names through the process-wide host
+    with plugin_host(autoload=False, strict=False) as host:
         return _validate(host, name, build)
-    finally:
-        plugin_host._HOST = previous
 
 
 def _validate(host: PluginHost, name: str, build: bool) -> Report:
@@ -132,6 +140,7 @@ def _validate(host: PluginHost, name: str, build: bool) -> Report:
 
     if not _run(report, "plugin API version", api):
         return report
+    _run(report, "hook names", lambda: _hook_names(importlib.import_module(info.module)))
     _run(report, "plugin module imports no torch", lambda: _no_torch(info.module))
     if not host.load_plugin(name):
         report.add("registration", "fail", info.reason)
@@ -142,15 +151,119 @@ def _validate(host: PluginHost, name: str, build: bool) -> Report:
         _run(report, f"{entry.kind} {entry.name}: target resolves", lambda e=entry: _resolves(e))
         if entry.kind in KEYWORD_ONLY_KINDS:
             _run(report, f"{entry.kind} {entry.name}: keyword-only builder", lambda e=entry: _keyword_only(e))
+        if entry.kind == "converter":
+            _run(report, f"converter {entry.name}: follows the contract", lambda e=entry: _converter(e))
+            _run(report, f"converter {entry.name}: refuses pickled code", lambda e=entry: _pickle_bomb(e))
         if not build:
             continue
         if entry.kind == "model":
             _run(report, f"model {entry.name}: builds and runs a tiny forward", lambda e=entry: _forward(e))
+            if entry.spec.params is not None:
+                _run(report, f"model {entry.name}: parameter count", lambda e=entry: _params(e))
         elif entry.kind == "dataset":
             _run(report, f"dataset {entry.name}: yields the sample schema", lambda e=entry: _dataset(e))
         elif entry.kind == "preset":
             _run(report, f"preset {entry.name}: valid experiment config", lambda e=entry: _preset(e))
     return report
+
+
+def _hook_names(module: Any) -> str | None:
+    unknown = unknown_hooks(module)
+    if unknown:
+        raise RuntimeError(
+            f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a hook of the plugin API, so "
+            f"never called; rename to one of: {', '.join(ALL_HOOKS)}"
+        )
+    return None
+
+
+def _converter(entry: Entry) -> str | None:
+    convert = entry.load()
+    params = [
+        p
+        for p in inspect.signature(convert).parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(params) != 1:
+        raise RuntimeError(
+            f"a converter is convert(checkpoint) -> (state_dict, unconverted_keys); {entry.target} takes "
+            f"{len(params)} required positional parameters"
+        )
+    import torch
+
+    result = convert({"state_dict": {"no_rule_maps_this.weight": torch.zeros(1)}})
+    if not (
+        isinstance(result, tuple)
+        and len(result) == 2
+        and isinstance(result[0], dict)
+        and isinstance(result[1], (tuple, list))
+    ):
+        raise RuntimeError(
+            f"it returned {type(result).__name__}; a converter returns (state_dict, unconverted_keys): the "
+            "converted mapping and the source keys no rule mapped"
+        )
+    if not result[0] and not result[1]:
+        raise RuntimeError("a key it cannot map vanished: report it in unconverted_keys, never drop it")
+    return None
+
+
+def _pickle_bomb(entry: Entry) -> str | None:
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        marker = Path(tmp) / "pickled-code-ran"
+        bomb = Path(tmp) / "bomb.pth"
+        torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _Payload(str(marker))}, bomb)
+        try:
+            entry.load()(str(bomb))
+        except Exception as e:  # refusing is the point; any clear error will do
+            if marker.exists():
+                raise RuntimeError("the converter unpickled code from the checkpoint and ran it") from e
+            return f"refused: {type(e).__name__}"
+        if marker.exists():
+            raise RuntimeError("the converter unpickled code from the checkpoint and ran it")
+        raise RuntimeError(
+            "the converter accepted a checkpoint holding a pickled object; load files with "
+            "action_core.api.load_checkpoint (weights_only)"
+        )
+
+
+class _Payload:
+    """Unpickling this creates a file: a stand-in for a checkpoint that runs code when loaded."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (Path.touch, (Path(self.path),))
+
+
+def _params(entry: Entry) -> str | None:
+    import ast
+
+    import torch
+
+    kwargs: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in entry.spec.params_for.split(","))):
+        key, _, value = part.partition("=")
+        try:
+            kwargs[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            kwargs[key.strip()] = value.strip()
+    try:
+        with torch.device("meta"):
+            model = entry.load()(**kwargs)
+    except Exception as e:
+        return f"warn: could not build with {kwargs} on the meta device ({type(e).__name__}: {e})"
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if total != entry.spec.params:
+        raise RuntimeError(
+            f"built with {kwargs or 'defaults'} it has {total:,} parameters, registered {entry.spec.params:,}"
+        )
+    if entry.spec.trainable_params is not None and trainable != entry.spec.trainable_params:
+        raise RuntimeError(f"{trainable:,} trainable parameters, registered {entry.spec.trainable_params:,}")
+    return f"{total:,}"
 
 
 def _no_torch(module: str) -> str | None:
@@ -164,7 +277,7 @@ def _no_torch(module: str) -> str | None:
 
 def _resolves(entry: Entry) -> str | None:
     if entry.kind == "preset":
-        from action_core.config import load_preset
+        from action_core.api import load_preset
 
         load_preset(entry.qualified_name)
         return None
@@ -192,17 +305,20 @@ def _keyword_only(entry: Entry) -> str | None:
 def _forward(entry: Entry) -> str | None:
     import torch
 
-    kwargs = dict(entry.meta.get("example_kwargs", {}))
-    shape = entry.meta.get("example_input")
+    kwargs = dict(entry.spec.example_kwargs)
+    shape = entry.spec.example_input
     model = entry.load()(**kwargs)
     if not isinstance(model, torch.nn.Module):
         raise RuntimeError(f"builder returned {type(model).__name__}, not a torch.nn.Module")
     if shape is None:
         return "warn: no example_input metadata; forward not checked"
+    declared = entry.spec.input_format
+    if declared and getattr(model, "input_format", declared) != declared:
+        raise RuntimeError(f"model.input_format is {model.input_format!r}, registered {declared!r}")
     model.eval()
     with torch.no_grad():
         out = model(torch.randn(*shape))
-    expected = entry.meta.get("example_output")
+    expected = entry.spec.example_output
     got = _shapes(out)
     if expected is None:
         if "num_classes" not in kwargs or isinstance(got, list):
@@ -224,8 +340,8 @@ def _shapes(out: Any) -> tuple[int, ...] | list[tuple[int, ...]]:
 def _dataset(entry: Entry) -> str | None:
     import torch
 
-    example = entry.meta.get("example")
-    if example is None:
+    example = entry.spec.example
+    if not example:
         return "warn: no example metadata; dataset not exercised"
     with tempfile.TemporaryDirectory() as tmp:
         kwargs = import_target(example)(Path(tmp))
@@ -248,10 +364,10 @@ def _dataset(entry: Entry) -> str | None:
 
 
 def _preset(entry: Entry) -> str | None:
-    from action_core.config import load_source, structure
+    from action_core.api import load_source, structure
 
     try:
-        from action_core.engine.schema import ExperimentConfig
+        from action_core.api import ExperimentConfig
     except ImportError:
         load_source(entry.qualified_name)
         return "warn: action_core.engine.schema unavailable; preset parsed but not validated"

@@ -7,8 +7,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from action_core.errors import PluginError
-from action_core.plugins.hookspecs import PLUGIN_API_VERSION
+from action_core.api import PLUGIN_API_VERSION, PluginError
 
 # template file → where it goes in the new project ({name} is the plugin's short name)
 LAYOUT = {

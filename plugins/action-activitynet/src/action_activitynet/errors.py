@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from action_core.errors import ActionError
+from action_core.api import ActionError
 
 __all__ = ["AnnotationError"]
 

@@ -21,8 +21,7 @@ from typing import Any
 
 import torch
 
-from action_core.config import load_config
-from action_core.localization import strip_video_prefix, write_activitynet_results
+from action_core.api import load_config, strip_video_prefix, write_activitynet_results
 
 __all__ = ["build_split", "main"]
 
@@ -57,9 +56,10 @@ def _save(path: Path, model: torch.nn.Module, cfg: Mapping[str, Any], epoch: int
 
 
 def _load(path: str, cfg: Mapping[str, Any] | None) -> torch.nn.Module:
-    from action_bmn.convert import load_bmn_weights, load_checkpoint_file
+    from action_bmn.convert import load_bmn_weights
+    from action_core.api import read_checkpoint
 
-    ckpt = load_checkpoint_file(path)
+    ckpt = read_checkpoint(path)
     model_cfg = cfg["model"] if cfg is not None else ckpt.get("model") if isinstance(ckpt, Mapping) else None
     if model_cfg is None:
         raise ValueError(f"checkpoint {path!r} carries no model config; pass --config")

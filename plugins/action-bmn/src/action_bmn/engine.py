@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from action_activitynet.dataset import collate_localization
 from action_bmn.localizer import BaseLocalizer
-from action_core.evaluation.localization import average_recall_at_avg_proposals
+from action_core.api import average_recall_at_avg_proposals
 
 __all__ = ["evaluate_proposals", "predict_localizer", "random_proposals", "seed_all", "train_localizer"]
 

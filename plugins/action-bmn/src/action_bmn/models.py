@@ -30,7 +30,7 @@ from action_bmn.localizer import (
     temporal_anchors,
     temporal_iop,
 )
-from action_core.localization import bmn_proposals, post_process_proposals
+from action_core.api import bmn_proposals, post_process_proposals
 
 __all__ = [
     "BMN",
@@ -263,7 +263,8 @@ class BMN(BaseLocalizer):
         )
         rows = torch.arange(temporal_dim)[:, None]
         cols = torch.arange(temporal_dim)[None, :]
-        self.register_buffer("bm_mask", (cols < temporal_dim - rows).float())
+        # Derived from the temporal scale: recomputed, never stored (0.x checkpoints lack it).
+        self.register_buffer("bm_mask", (cols < temporal_dim - rows).float(), persistent=False)
         self.anchors_tmins, self.anchors_tmaxs = temporal_anchors(temporal_dim, -0.5, 1.5)
         gap = 1.0 / temporal_dim
         tmin = gap * np.arange(temporal_dim, dtype=np.float64)

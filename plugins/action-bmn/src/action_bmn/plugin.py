@@ -51,7 +51,7 @@ def action_register_converters(register) -> None:
         "action_bmn.convert:convert_mmaction2",
         summary="MMAction2 1.x/0.x BMN checkpoint -> bmn keys",
         source="mmaction2",
-        model="bmn",
+        models="bmn",
     )
 
 

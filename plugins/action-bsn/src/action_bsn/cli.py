@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from action_core.config import load_config
+from action_core.api import load_config
 
 __all__ = ["main"]
 

@@ -24,7 +24,7 @@ from action_bmn.localizer import (
     temporal_anchors,
     temporal_iop,
 )
-from action_core.localization import bsn_proposals, post_process_proposals
+from action_core.api import bsn_proposals, post_process_proposals
 
 __all__ = ["BSN", "PEM", "TEM", "bsn", "bsn_pem", "bsn_tem", "pem_loss"]
 

@@ -51,14 +51,14 @@ def action_register_converters(register):
         "action_bsn.convert:convert_mmaction2_tem",
         summary="MMAction2 BSN TEM checkpoint -> bsn_tem keys",
         source="mmaction2",
-        model="bsn_tem",
+        models="bsn_tem",
     )
     register(
         "mmaction2_bsn_pem",
         "action_bsn.convert:convert_mmaction2_pem",
         summary="MMAction2 BSN PEM checkpoint -> bsn_pem keys",
         source="mmaction2",
-        model="bsn_pem",
+        models="bsn_pem",
     )
 
 

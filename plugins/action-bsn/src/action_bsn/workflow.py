@@ -34,7 +34,7 @@ from action_bsn.pgm import (
     read_csv_table,
     write_csv_table,
 )
-from action_core.localization import strip_video_prefix, write_activitynet_results
+from action_core.api import strip_video_prefix, write_activitynet_results
 
 __all__ = ["STAGES", "ProposalFeatureDataset", "collate_proposals", "run_bsn", "run_pgm", "write_tem_results"]
 

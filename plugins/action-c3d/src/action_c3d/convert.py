@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import (
+from action_core.api import (
     CheckpointMismatchError,
     ConversionReport,
     WeightsInfo,
@@ -42,7 +42,7 @@ def read_checkpoint(source: Checkpoint) -> Mapping[str, Any]:
     """A checkpoint given as a loaded mapping, or a file read safely (``weights_only=True``) by core."""
     if isinstance(source, Mapping):
         return source
-    from action_core.engine import load_checkpoint
+    from action_core.api import load_checkpoint
 
     return load_checkpoint(source)
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import I3DHead, Recognizer3D, WeightsInfo
+from action_core.api import I3DHead, Recognizer3D, WeightsInfo
 
 WeightsArg = WeightsInfo | str | Path | Mapping[str, Any] | None
 

@@ -39,7 +39,7 @@ def action_register_converters(register) -> None:
         "action_c3d.convert:convert_mmaction2",
         summary="MMAction2 1.x/0.x C3D checkpoint -> c3d keys (cls_head.fc_cls -> head.fc_cls)",
         source="mmaction2",
-        model="c3d",
+        models="c3d",
     )
 
 

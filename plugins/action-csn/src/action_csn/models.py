@@ -17,7 +17,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from action_core.models import I3DHead, Recognizer3D, WeightsInfo
+from action_core.api import I3DHead, Recognizer3D, WeightsInfo
 from action_resnet3d import ResNet3d, conv3d
 from action_resnet3d.layers import triple
 

@@ -38,7 +38,7 @@ def action_register_converters(register) -> None:
         "action_csn.convert:convert_mmaction2",
         summary="MMAction2 1.x/0.x ir-/ip-CSN checkpoint -> ircsn_r152 keys (conv2.0.* -> conv2.*)",
         source="mmaction2",
-        model="ircsn_r152",
+        models="ircsn_r152",
     )
 
 

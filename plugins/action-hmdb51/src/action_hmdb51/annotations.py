@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from action_core.data.lists import AnnotationError
-from action_core.datasets.samples import Sample, find_dir, read_class_list, text_rows
+from action_core.api import AnnotationError, Sample, find_dir, read_class_list, text_rows
 
 SPLITS = (1, 2, 3)
 ANNOTATION_DIRS = ["testTrainMulti_7030_splits", "test_train_splits", "annotations", ""]

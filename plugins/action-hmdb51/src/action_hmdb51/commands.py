@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from action_core.datasets.prepare import SplitSpec, add_prepare_arguments, extract_archives, run_prepare
+from action_core.api import SplitSpec, add_prepare_arguments, extract_archives, run_prepare
 from action_hmdb51 import annotations
 
 

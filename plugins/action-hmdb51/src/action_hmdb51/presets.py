@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from action_core.datasets.presets import recognition_preset
+from action_core.api import recognition_preset
 
 
 def tsn_r50_1x1x8_50e_hmdb51_split1_rgb() -> dict[str, Any]:

@@ -37,7 +37,7 @@ def action_register_converters(register) -> None:
         "action_resnet3d.convert:convert_mmaction2",
         summary="MMAction2 1.x/0.x I3D checkpoint -> i3d_r50 keys",
         source="mmaction2",
-        model="i3d_r50",
+        models="i3d_r50",
     )
 
 

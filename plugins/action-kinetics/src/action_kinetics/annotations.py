@@ -14,8 +14,7 @@ import csv
 import io
 import os
 
-from action_core.data.lists import AnnotationError
-from action_core.datasets.samples import Sample, class_index, find_dir, find_file, read_class_list
+from action_core.api import AnnotationError, Sample, class_index, find_dir, find_file, read_class_list
 
 VERSIONS = (400, 600, 700)
 ANNOTATION_DIRS = ["annotations", ""]

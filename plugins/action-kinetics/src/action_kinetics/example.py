@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from action_core.datasets.synth import tiny_pipeline, write_video
+from action_core.api import tiny_pipeline, write_video
 
 LABELS = ("abseiling", "air drumming", "passing American football (in game)")
 HEADER = "label,youtube_id,time_start,time_end,split"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from action_core.datasets.presets import recognition_preset
+from action_core.api import recognition_preset
 
 
 def _tsn(dataset: str, num_classes: int) -> dict[str, Any]:

@@ -15,8 +15,7 @@ import csv
 import io
 import os
 
-from action_core.data.lists import AnnotationError
-from action_core.datasets.samples import Sample, class_index, find_dir, find_file, read_class_list
+from action_core.api import AnnotationError, Sample, class_index, find_dir, find_file, read_class_list
 
 FILES = {"train": "trainingSet.csv", "val": "validationSet.csv", "test": "validationSet.csv"}
 MIT_ANNOTATION_DIRS = ["", "Moments_in_Time_Raw", "annotations"]

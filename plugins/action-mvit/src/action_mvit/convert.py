@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
 
 Checkpoint = Mapping[str, Any] | str | Path
 
@@ -85,7 +85,7 @@ def read_checkpoint(source: Checkpoint) -> dict[str, torch.Tensor]:
     if isinstance(source, Mapping):
         checkpoint: Mapping[str, Any] = source
     else:
-        from action_core.engine import load_checkpoint
+        from action_core.api import load_checkpoint
 
         checkpoint = load_checkpoint(Path(source))
     inner = checkpoint.get("model_state")

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ClsHead
+from action_core.api import ClsHead
 
 
 class MViTHead(ClsHead):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from action_core.models import Recognizer3D, WeightsInfo
+from action_core.api import Recognizer3D, WeightsInfo
 
 from .backbones import MViT
 from .heads import MViTHead

@@ -62,21 +62,21 @@ def action_register_converters(register) -> None:
         "action_mvit.convert:convert_mmaction2",
         summary="MMAction2 1.x MViT recognizer checkpoint -> mvit_v2_s/b/l keys",
         source="mmaction2",
-        model="mvit_v2_s",
+        models="mvit_v2_s",
     )
     register(
         "torchvision_mvit",
         "action_mvit.convert:convert_torchvision",
         summary="torchvision mvit_v2_s / mvit_v1_b state dict -> mvit_v2_s / mvit_v1_b(pool_norm_eps=1e-6) keys",
         source="torchvision",
-        model="mvit_v2_s",
+        models="mvit_v2_s",
     )
     register(
         "pytorchvideo_mvit",
         "action_mvit.convert:convert_pytorchvideo",
         summary="PyTorchVideo mvit_base_16x4 / PySlowFast MVIT_B_16x4 state dict -> mvit_v1_b keys",
         source="pytorchvideo",
-        model="mvit_v1_b",
+        models="mvit_v1_b",
     )
 
 

@@ -18,7 +18,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from action_core.models import I3DHead, Recognizer3D, WeightsInfo
+from action_core.api import I3DHead, Recognizer3D, WeightsInfo
 from action_resnet3d import ConvBNAct, ResNet3d
 from action_resnet3d.layers import triple
 from action_resnet3d.weights import WeightsArg, apply_weights

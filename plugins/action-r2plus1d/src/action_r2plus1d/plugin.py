@@ -46,14 +46,14 @@ def action_register_converters(register) -> None:
         "action_resnet3d.convert:convert_mmaction2",
         summary="MMAction2 1.x/0.x R(2+1)D checkpoint -> r2plus1d_r34 keys",
         source="mmaction2",
-        model="r2plus1d_r34",
+        models="r2plus1d_r34",
     )
     register(
         "torchvision_r2plus1d",
         "action_r2plus1d.convert:convert_torchvision_r2plus1d",
         summary="torchvision r2plus1d_18 state dict -> r2plus1d_18 keys",
         source="torchvision",
-        model="r2plus1d_18",
+        models="r2plus1d_18",
     )
 
 

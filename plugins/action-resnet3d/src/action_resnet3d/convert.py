@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
 
 MMACTION2_RULES: tuple[tuple[str, str], ...] = (
     (r"backbone\.(.+)", r"backbone.\1"),

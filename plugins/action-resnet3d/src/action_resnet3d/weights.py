@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, WeightsInfo
+from action_core.api import ConversionReport, WeightsInfo
 from action_resnet3d.convert import load_mmaction2
 
 WeightsArg = WeightsInfo | str | Path | Mapping[str, Any] | None

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
 
 _PATHS = (("0", "slow_path"), ("1", "fast_path"))
 _BLOCK = (

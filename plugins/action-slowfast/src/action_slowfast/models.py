@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from action_core.models import ClsHead, Recognizer3D, WeightsInfo
+from action_core.api import ClsHead, Recognizer3D, WeightsInfo
 from action_resnet3d import ConvBNAct, ResNet3d
 from action_resnet3d.inflate import inflate_resnet2d_weights, load_resnet2d_state_dict
 from action_resnet3d.weights import WeightsArg, apply_weights

@@ -65,14 +65,14 @@ def action_register_converters(register) -> None:
         "action_resnet3d.convert:convert_mmaction2",
         summary="MMAction2 1.x/0.x SlowFast checkpoint -> slowfast_r50 keys",
         source="mmaction2",
-        model="slowfast_r50",
+        models="slowfast_r50",
     )
     register(
         "pytorchvideo_slowfast",
         "action_slowfast.convert:convert_pytorchvideo_slowfast",
         summary="PyTorchVideo/PySlowFast slowfast_r50 state dict -> slowfast_r50_8x8(lateral_norm=True) keys",
         source="pytorchvideo",
-        model="slowfast_r50_8x8",
+        models="slowfast_r50_8x8",
         model_args={"lateral_norm": True},
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
 
 _B = r"blocks\.(?P<s>[1-4])\.res_blocks\.(?P<b>\d+)"
 PYTORCHVIDEO_SLOW_RULES: tuple[tuple[str, str], ...] = (

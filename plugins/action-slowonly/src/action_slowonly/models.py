@@ -4,7 +4,7 @@ down-sampling. 4x16 and 8x8 differ only in sampling (4 frames every 16th, 8 fram
 
 from __future__ import annotations
 
-from action_core.models import I3DHead, Recognizer3D, WeightsInfo
+from action_core.api import I3DHead, Recognizer3D, WeightsInfo
 from action_resnet3d import ResNet3d
 from action_resnet3d.inflate import inflate_resnet2d_weights, load_resnet2d_state_dict
 from action_resnet3d.weights import WeightsArg, apply_weights

@@ -37,14 +37,14 @@ def action_register_converters(register) -> None:
         "action_resnet3d.convert:convert_mmaction2",
         summary="MMAction2 1.x/0.x SlowOnly checkpoint -> slowonly_r50 keys",
         source="mmaction2",
-        model="slowonly_r50",
+        models="slowonly_r50",
     )
     register(
         "pytorchvideo_slow",
         "action_slowonly.convert:convert_pytorchvideo_slow",
         summary="PyTorchVideo/PySlowFast slow_r50 state dict -> slowonly_r50 keys",
         source="pytorchvideo",
-        model="slowonly_r50",
+        models="slowonly_r50",
     )
 
 

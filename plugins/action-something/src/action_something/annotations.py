@@ -19,8 +19,15 @@ import json
 import os
 import re
 
-from action_core.data.lists import AnnotationError
-from action_core.datasets.samples import Sample, class_index, find_dir, find_file, read_class_list, text_rows
+from action_core.api import (
+    AnnotationError,
+    Sample,
+    class_index,
+    find_dir,
+    find_file,
+    read_class_list,
+    text_rows,
+)
 
 ANNOTATION_DIRS = ["annotations", ""]
 V1_FILES = {

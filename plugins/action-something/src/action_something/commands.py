@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from action_core.data.lists import AnnotationError
-from action_core.datasets.prepare import SplitSpec, add_prepare_arguments, extract_archives, run_prepare
+from action_core.api import AnnotationError, SplitSpec, add_prepare_arguments, extract_archives, run_prepare
 from action_something import annotations
 
 

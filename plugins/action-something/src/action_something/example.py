@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from action_core.datasets.synth import tiny_pipeline, write_frames, write_video
+from action_core.api import tiny_pipeline, write_frames, write_video
 from action_something.annotations import V1_FRAME_TEMPLATE, shipped_classes
 
 V2_TEMPLATES = (

@@ -16,7 +16,6 @@ def action_register_datasets(register) -> None:
         summary="Something-Something V1: 174 classes, JPEG frame folders, official CSVs",
         num_classes=174,
         multi_label=False,
-        flip_label_map="action_something.datasets:sthv1_flip_label_map",
         example="action_something.example:tiny_sthv1",
     )
     register(
@@ -25,7 +24,6 @@ def action_register_datasets(register) -> None:
         summary="Something-Something V2: 174 classes, webm videos, official JSON (class from template)",
         num_classes=174,
         multi_label=False,
-        flip_label_map="action_something.datasets:sthv2_flip_label_map",
         example="action_something.example:tiny_sthv2",
     )
 

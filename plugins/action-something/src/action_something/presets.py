@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from action_core.datasets.presets import recognition_preset
+from action_core.api import recognition_preset
 from action_something.datasets import sthv1_flip_label_map
 
 

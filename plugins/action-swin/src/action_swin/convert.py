@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
 
 Checkpoint = Mapping[str, Any] | str | Path
 
@@ -59,7 +59,7 @@ def read_checkpoint(source: Checkpoint) -> dict[str, torch.Tensor]:
     ``state_dict`` / ``model`` wrappers and a DDP ``module.`` prefix are removed."""
     if isinstance(source, Mapping):
         return extract_state_dict(source)
-    from action_core.engine import load_checkpoint
+    from action_core.api import load_checkpoint
 
     return extract_state_dict(load_checkpoint(Path(source)))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from action_core.models import extract_state_dict, rename_keys
+from action_core.api import extract_state_dict, rename_keys
 
 from .backbones import SwinTransformer3D
 
@@ -67,7 +67,7 @@ def load_swin2d_state_dict(arch: str, source: bool | str | Path = True) -> dict[
     state dict.
     """
     if isinstance(source, (str, Path)) and source != "IMAGENET1K_V1":
-        from action_core.engine import load_checkpoint
+        from action_core.api import load_checkpoint
 
         state = extract_state_dict(load_checkpoint(Path(source)))
     else:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from action_core.models import I3DHead, Recognizer3D, WeightsInfo
+from action_core.api import I3DHead, Recognizer3D, WeightsInfo
 
 from .backbones import SwinTransformer3D
 from .inflate import inflate_swin2d_weights, load_swin2d_state_dict

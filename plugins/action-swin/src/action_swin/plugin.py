@@ -49,14 +49,14 @@ def action_register_converters(register) -> None:
         "action_swin.convert:convert_mmaction2",
         summary="MMAction2 1.x (or original Video Swin) recognizer checkpoint -> swin3d_t/s/b/l keys",
         source="mmaction2",
-        model="swin3d_t",
+        models="swin3d_t",
     )
     register(
         "torchvision_swin",
         "action_swin.convert:convert_torchvision",
         summary="torchvision swin3d_t/s/b state dict -> swin3d_t/s/b keys",
         source="torchvision",
-        model="swin3d_t",
+        models="swin3d_t",
     )
 
 

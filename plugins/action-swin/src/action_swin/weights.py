@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, WeightsInfo
+from action_core.api import ConversionReport, WeightsInfo
 
 from .convert import load_mmaction2, load_torchvision
 

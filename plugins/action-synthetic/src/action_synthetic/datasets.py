@@ -11,7 +11,7 @@ from action_synthetic.generate import MotionDatasetConfig, prepare_motion_datase
 from action_synthetic.motion import CLASS_NAMES
 
 if TYPE_CHECKING:
-    from action_core.data import VideoDataset
+    from action_core.api import VideoDataset
 
 DEFAULT_ROOT_ENV = "ACTION_SYNTHETIC_ROOT"
 
@@ -44,7 +44,7 @@ def synthetic_motion(
     Returns an ``action_core.data.VideoDataset`` with ``.classes`` (the label map) and ``.multi_label`` False.
     An empty ``root`` means ``default_root()``. The keyword arguments are those of ``MotionDatasetConfig``.
     """
-    from action_core.data import VideoDataset, VideoRecord
+    from action_core.api import VideoDataset, VideoRecord
 
     config = MotionDatasetConfig(
         classes=tuple(classes),

@@ -15,7 +15,6 @@ def action_register_datasets(register) -> None:
         "action_synthetic.datasets:synthetic_motion",
         summary="procedurally generated clips whose classes differ only in motion (generated on first use)",
         num_classes=10,
-        modality="video",
         example="action_synthetic.datasets:conformance_example",
     )
 

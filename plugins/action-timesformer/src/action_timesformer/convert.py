@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, rename_keys
+from action_core.api import ConversionReport, rename_keys
 from action_vit.convert import load_with, read_state_dict
 
 __all__ = [

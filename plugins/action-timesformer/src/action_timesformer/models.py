@@ -14,8 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import Recognizer3D, WeightsInfo
-from action_core.models.weights import mmaction2_weights
+from action_core.api import Recognizer3D, WeightsInfo, mmaction2_weights
 from action_timesformer.convert import convert_mmaction2_timesformer
 from action_vit.heads import timesformer_head
 from action_vit.layers import DropPath, Mlp, MultiheadSelfAttention, init_transformer_weights, lecun_normal_

@@ -45,14 +45,14 @@ def action_register_converters(register) -> None:
         "action_timesformer.convert:convert_mmaction2_timesformer",
         summary="MMAction2 1.x TimeSformer (divided space-time) checkpoint -> timesformer_divst keys",
         source="mmaction2",
-        model="timesformer_divst",
+        models="timesformer_divst",
     )
     register(
         "transformers_timesformer",
         "action_timesformer.convert:convert_transformers_timesformer",
         summary="transformers TimesformerForVideoClassification state dict -> timesformer_divst keys",
         source="transformers",
-        model="timesformer_divst",
+        models="timesformer_divst",
     )
 
 

@@ -13,7 +13,7 @@ from os import PathLike
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, load_converted, rename_keys
+from action_core.api import ConversionReport, load_converted, rename_keys
 from action_tsm import convert as tsm_convert
 from action_tsn.convert import read_checkpoint
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from action_core.models import I3DHead
+from action_core.api import I3DHead
 
 __all__ = ["tpn_head"]
 

@@ -14,8 +14,7 @@ from typing import Any
 
 import torch
 
-from action_core.models import BCELossWithLogits, Recognizer2D, WeightsInfo
-from action_core.models.weights import mmaction2_weights
+from action_core.api import BCELossWithLogits, Recognizer2D, WeightsInfo, mmaction2_weights
 from action_tsn.models import load_weights
 
 from .backbones import resnet_tsm_stages

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from action_core.models import CrossEntropyLoss
+from action_core.api import CrossEntropyLoss
 
 __all__ = ["TPN", "AuxHead", "ConvBlock3d", "DownSample", "LevelFusion", "TemporalModulation", "tpn"]
 

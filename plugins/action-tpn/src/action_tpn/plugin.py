@@ -60,24 +60,7 @@ def action_register_converters(register) -> None:
         "action_tpn.convert:from_mmaction",
         summary="MMAction2 1.x/0.x TPN-TSM state dict -> action-tpn keys (state dict, unconverted keys)",
         source="mmaction2",
-        direction="import",
-        model="tpn_tsm_r50",
-    )
-    register(
-        "tpn_to_mmaction",
-        "action_tpn.convert:to_mmaction",
-        summary="action-tpn model -> MMAction2 key names (TSM .net wrappers included)",
-        source="mmaction2",
-        direction="export",
-        model="tpn_tsm_r50",
-    )
-    register(
-        "tpn_load_mmaction",
-        "action_tpn.convert:load_mmaction",
-        summary="load an MMAction2 TPN-TSM checkpoint into a model; returns a ConversionReport (strict)",
-        source="mmaction2",
-        direction="load",
-        model="tpn_tsm_r50",
+        models="tpn_tsm_r50",
     )
 
 

@@ -12,7 +12,7 @@ from os import PathLike
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, load_converted, rename_keys
+from action_core.api import ConversionReport, load_converted, rename_keys
 from action_tsn import convert as tsn_convert
 
 __all__ = ["from_mmaction", "load_mmaction", "to_mmaction"]

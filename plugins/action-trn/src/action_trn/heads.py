@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import CrossEntropyLoss
+from action_core.api import CrossEntropyLoss
 
 __all__ = ["MultiScaleRelation", "Relation", "TRNHead", "trn_head"]
 

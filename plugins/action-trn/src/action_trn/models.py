@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from action_core.models import BCELossWithLogits, Recognizer2D, WeightsInfo
-from action_core.models.weights import mmaction2_weights
+from action_core.api import BCELossWithLogits, Recognizer2D, WeightsInfo, mmaction2_weights
 from action_tsn.backbones import resnet2d
 from action_tsn.models import load_weights
 

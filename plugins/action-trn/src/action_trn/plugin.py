@@ -38,24 +38,7 @@ def action_register_converters(register) -> None:
         "action_trn.convert:from_mmaction",
         summary="MMAction2 1.x/0.x TRN state dict -> action-trn keys (state dict, unconverted keys)",
         source="mmaction2",
-        direction="import",
-        model="trn_r50",
-    )
-    register(
-        "trn_to_mmaction",
-        "action_trn.convert:to_mmaction",
-        summary="action-trn model -> MMAction2 key names",
-        source="mmaction2",
-        direction="export",
-        model="trn_r50",
-    )
-    register(
-        "trn_load_mmaction",
-        "action_trn.convert:load_mmaction",
-        summary="load an MMAction2 TRN checkpoint into a model; returns a ConversionReport (strict)",
-        source="mmaction2",
-        direction="load",
-        model="trn_r50",
+        models="trn_r50",
     )
 
 

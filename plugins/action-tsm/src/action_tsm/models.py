@@ -11,8 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from action_core.models import BCELossWithLogits, Recognizer2D, TSMHead, WeightsInfo
-from action_core.models.weights import mmaction2_weights
+from action_core.api import BCELossWithLogits, Recognizer2D, TSMHead, WeightsInfo, mmaction2_weights
 from action_tsn.models import load_weights
 
 from .backbones import ShiftPlace, mobilenetv2_tsm, resnet_tsm

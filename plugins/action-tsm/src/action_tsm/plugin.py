@@ -62,23 +62,6 @@ def action_register_converters(register) -> None:
         "action_tsm.convert:from_mmaction",
         summary="MMAction2 1.x/0.x TSM state dict (ResNet or MobileNetV2) -> action-tsm keys",
         source="mmaction2",
-        direction="import",
-        models=sorted(_MODELS),
-    )
-    register(
-        "tsm_to_mmaction",
-        "action_tsm.convert:to_mmaction",
-        summary="action-tsm model -> MMAction2 key names (with its .net wrapper segments)",
-        source="mmaction2",
-        direction="export",
-        models=sorted(_MODELS),
-    )
-    register(
-        "tsm_load_mmaction",
-        "action_tsm.convert:load_mmaction",
-        summary="load an MMAction2 TSM checkpoint into a model; returns a ConversionReport (strict by default)",
-        source="mmaction2",
-        direction="load",
         models=sorted(_MODELS),
     )
 

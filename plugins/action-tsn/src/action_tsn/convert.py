@@ -15,7 +15,7 @@ from os import PathLike
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
 
 __all__ = [
     "MMACTION_TO_OURS",

@@ -13,14 +13,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import (
+from action_core.api import (
     BCELossWithLogits,
     Recognizer2D,
     TSNHead,
     WeightsInfo,
     load_converted,
+    mmaction2_weights,
 )
-from action_core.models.weights import mmaction2_weights
 
 from .backbones import resnet2d
 from .convert import from_mmaction, is_mmaction_state_dict, read_checkpoint

@@ -53,23 +53,6 @@ def action_register_converters(register) -> None:
         "action_tsn.convert:from_mmaction",
         summary="MMAction2 1.x/0.x TSN state dict -> action-tsn keys (returns state dict, unconverted keys)",
         source="mmaction2",
-        direction="import",
-        models=sorted(_MODELS),
-    )
-    register(
-        "tsn_to_mmaction",
-        "action_tsn.convert:to_mmaction",
-        summary="action-tsn model or state dict -> MMAction2 key names",
-        source="mmaction2",
-        direction="export",
-        models=sorted(_MODELS),
-    )
-    register(
-        "tsn_load_mmaction",
-        "action_tsn.convert:load_mmaction",
-        summary="load an MMAction2 TSN checkpoint into a model; returns a ConversionReport (strict by default)",
-        source="mmaction2",
-        direction="load",
         models=sorted(_MODELS),
     )
 

@@ -12,8 +12,15 @@ from __future__ import annotations
 
 import os
 
-from action_core.data.lists import AnnotationError
-from action_core.datasets.samples import Sample, class_index, find_dir, find_file, read_class_list, text_rows
+from action_core.api import (
+    AnnotationError,
+    Sample,
+    class_index,
+    find_dir,
+    find_file,
+    read_class_list,
+    text_rows,
+)
 
 SPLITS = (1, 2, 3)
 ANNOTATION_DIRS = ["ucfTrainTestlist", "annotations", ""]

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from action_core.datasets.building import build_dataset
+from action_core.api import build_adapter_dataset as build_dataset
 from action_ucf101 import annotations
 
 

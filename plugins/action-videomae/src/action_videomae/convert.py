@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, rename_keys
+from action_core.api import ConversionReport, rename_keys
 from action_vit.convert import fuse_qkv, load_with, read_state_dict
 
 __all__ = ["TRANSFORMERS_VIDEOMAE_RULES", "convert_transformers_videomae", "load_transformers_videomae"]

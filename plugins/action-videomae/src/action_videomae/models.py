@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from action_core.models import Recognizer3D, WeightsInfo
+from action_core.api import Recognizer3D, WeightsInfo
 from action_vit import VisionTransformer3D
 from action_vit.convert import convert_mmaction2_vit3d
 from action_vit.heads import timesformer_head

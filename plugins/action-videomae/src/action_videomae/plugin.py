@@ -45,7 +45,7 @@ def action_register_converters(register) -> None:
         "action_vit.convert:convert_mmaction2_vit3d",
         summary="MMAction2 1.x VideoMAE (VisionTransformer) checkpoint -> videomae_vit_b16 / _l16 keys",
         source="mmaction2",
-        model="videomae_vit_b16",
+        models="videomae_vit_b16",
     )
     register(
         "transformers_videomae",
@@ -53,7 +53,7 @@ def action_register_converters(register) -> None:
         summary="transformers VideoMAEForVideoClassification state dict -> videomae_vit_b16 keys "
         "(q/k/v fused; build with its LayerNorm epsilons)",
         source="transformers",
-        model="videomae_vit_b16",
+        models="videomae_vit_b16",
         model_args={"norm_eps": 1e-12, "fc_norm_eps": 1e-5},
     )
 

@@ -17,8 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.engine import load_checkpoint
-from action_core.models import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import ConversionReport, extract_state_dict, load_checkpoint, load_converted, rename_keys
 from action_vit.layers import sinusoid_position_encoding
 
 __all__ = [

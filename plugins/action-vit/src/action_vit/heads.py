@@ -3,7 +3,7 @@ the backbone's pooled (N, C) feature, which is core's ``I3DHead`` without spatia
 
 from __future__ import annotations
 
-from action_core.models import I3DHead
+from action_core.api import I3DHead
 
 __all__ = ["timesformer_head"]
 

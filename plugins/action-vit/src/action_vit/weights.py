@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, WeightsInfo
+from action_core.api import ConversionReport, WeightsInfo
 from action_vit.convert import Converter, load_with
 
 WeightsArg = WeightsInfo | str | Path | Mapping[str, Any] | None

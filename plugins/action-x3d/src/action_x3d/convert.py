@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.models import ConversionReport, WeightsInfo, extract_state_dict, load_converted, rename_keys
+from action_core.api import ConversionReport, WeightsInfo, extract_state_dict, load_converted, rename_keys
 
 Checkpoint = Mapping[str, Any] | str | Path
 
@@ -58,7 +58,7 @@ def read_checkpoint(source: Checkpoint) -> Mapping[str, Any]:
     """A checkpoint given as a loaded mapping, or a file read safely (``weights_only=True``) by core."""
     if isinstance(source, Mapping):
         return source
-    from action_core.engine import load_checkpoint
+    from action_core.api import load_checkpoint
 
     return load_checkpoint(source)
 

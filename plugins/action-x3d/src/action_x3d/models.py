@@ -20,7 +20,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from action_core.models import ClsHead, Recognizer3D, WeightsInfo
+from action_core.api import ClsHead, Recognizer3D, WeightsInfo
 
 SEStyle = Literal["half", "all"]
 WeightsArg = WeightsInfo | str | Path | Mapping[str, Any] | None

@@ -58,14 +58,14 @@ def action_register_converters(register) -> None:
         "action_x3d.convert:convert_mmaction2",
         summary="MMAction2 1.x/0.x X3D checkpoint -> x3d_s / x3d_m keys (cls_head.fc2 -> head.fc_cls)",
         source="mmaction2",
-        model="x3d_s",
+        models="x3d_s",
     )
     register(
         "pytorchvideo_x3d",
         "action_x3d.convert:convert_pytorchvideo",
         summary="PyTorchVideo x3d_s / x3d_m state dict -> x3d_s(strided_shortcut_norm=False) keys",
         source="pytorchvideo",
-        model="x3d_s",
+        models="x3d_s",
         model_args={"strided_shortcut_norm": False},
     )
 

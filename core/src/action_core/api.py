@@ -1,0 +1,167 @@
+"""The public API of action-core: everything plugins and users import, in one place.
+
+Plugins import from ``action_core`` (the hook markers, for their registration module) and from
+``action_core.api`` (everything else); every other module of the package is internal and may change
+between releases. Names are imported on first use, so ``import action_core.api`` stays cheap.
+
+Groups: the plugin contract (hooks, typed registration fields, a scoped plugin host for tests), errors,
+building registered components (and composing models from parts), models and their weights, checkpoints
+and training, data (records, lists, pipelines, datasets), dataset adapters (prepare, presets, samples),
+localization, tools (FLOPs, export) and video reading.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_NAMES: dict[str, str] = {
+    # the plugin contract
+    "hookimpl": "action_core.plugins.hookspecs",
+    "hookspec": "action_core.plugins.hookspecs",
+    "PLUGIN_API_VERSION": "action_core.plugins.hookspecs",
+    "Register": "action_core.plugins.hookspecs",
+    "RunState": "action_core.plugins.hookspecs",
+    "ALL_HOOKS": "action_core.plugins.hookspecs",
+    "ComponentSpec": "action_core.plugins.specs",
+    "ModelSpec": "action_core.plugins.specs",
+    "BackboneSpec": "action_core.plugins.specs",
+    "NeckSpec": "action_core.plugins.specs",
+    "HeadSpec": "action_core.plugins.specs",
+    "LossSpec": "action_core.plugins.specs",
+    "DatasetSpec": "action_core.plugins.specs",
+    "TransformSpec": "action_core.plugins.specs",
+    "MetricSpec": "action_core.plugins.specs",
+    "PresetSpec": "action_core.plugins.specs",
+    "ConverterSpec": "action_core.plugins.specs",
+    "CommandSpec": "action_core.plugins.specs",
+    "PluginHost": "action_core.plugins.host",
+    "PluginInfo": "action_core.plugins.host",
+    "plugin_host": "action_core.plugins.host",
+    "get_host": "action_core.plugins.host",
+    "get_registry": "action_core.plugins.host",
+    "load_plugin": "action_core.plugins.host",
+    "check_api_version": "action_core.plugins.host",
+    "check_core_requirement": "action_core.plugins.host",
+    "unknown_hooks": "action_core.plugins.host",
+    "Entry": "action_core.registry",
+    "import_target": "action_core.registry",
+    # errors
+    "ActionError": "action_core.errors",
+    "ConfigError": "action_core.errors",
+    "PluginError": "action_core.errors",
+    "RegistryError": "action_core.errors",
+    "MediaError": "action_core.video.errors",
+    "VideoDecodeError": "action_core.video.errors",
+    "AnnotationError": "action_core.data.lists",
+    "UnsafeArchiveError": "action_core.datasets.archive",
+    "NotPreparedError": "action_core.datasets.building",
+    "CheckpointError": "action_core.engine.checkpoint",
+    "CheckpointMismatchError": "action_core.models.checkpoints",
+    "WeightsError": "action_core.models.loading",
+    # building registered components
+    "build": "action_core",
+    "build_model": "action_core",
+    "build_dataset": "action_core",
+    # models and weights
+    "Recognizer2D": "action_core.models.recognizers",
+    "Recognizer3D": "action_core.models.recognizers",
+    "ClsHead": "action_core.models.heads",
+    "TSNHead": "action_core.models.heads",
+    "TSMHead": "action_core.models.heads",
+    "I3DHead": "action_core.models.heads",
+    "tsn_head": "action_core.models.heads",
+    "tsm_head": "action_core.models.heads",
+    "i3d_head": "action_core.models.heads",
+    "CrossEntropyLoss": "action_core.models.losses",
+    "BCELossWithLogits": "action_core.models.losses",
+    "average_views": "action_core.models.views",
+    "WeightsInfo": "action_core.models.weights",
+    "mmaction2_weights": "action_core.models.weights",
+    "count_parameters": "action_core.models.weights",
+    "ConversionReport": "action_core.models.checkpoints",
+    "extract_state_dict": "action_core.models.checkpoints",
+    "rename_keys": "action_core.models.checkpoints",
+    "load_converted": "action_core.models.checkpoints",
+    "load_weights": "action_core.models.loading",
+    "read_checkpoint": "action_core.models.loading",
+    "find_published_weights": "action_core.models.loading",
+    # checkpoints, configs and training
+    "load_checkpoint": "action_core.engine.checkpoint",
+    "save_checkpoint": "action_core.engine.checkpoint",
+    "Trainer": "action_core.engine.trainer",
+    "build_dataset_from_config": "action_core.engine.builders",
+    "build_metrics": "action_core.engine.builders",
+    "ExperimentConfig": "action_core.engine.schema",
+    "load_config": "action_core.config",
+    "load_preset": "action_core.config",
+    "load_source": "action_core.config",
+    "structure": "action_core.config",
+    # data
+    "VideoRecord": "action_core.data.records",
+    "RawframeRecord": "action_core.data.records",
+    "VideoDataset": "action_core.data.datasets",
+    "RawframeDataset": "action_core.data.datasets",
+    "parse_video_list": "action_core.data.lists",
+    "parse_rawframe_list": "action_core.data.lists",
+    "parse_slowfast_list": "action_core.data.lists",
+    "build_pipeline": "action_core.data.pipeline",
+    "build_dataloader": "action_core.data.loader",
+    # dataset adapters
+    "Sample": "action_core.datasets.samples",
+    "class_index": "action_core.datasets.samples",
+    "find_dir": "action_core.datasets.samples",
+    "find_file": "action_core.datasets.samples",
+    "read_class_list": "action_core.datasets.samples",
+    "text_rows": "action_core.datasets.samples",
+    "recognition_preset": "action_core.datasets.presets",
+    "SplitSpec": "action_core.datasets.prepare",
+    "add_prepare_arguments": "action_core.datasets.prepare",
+    "extract_archives": "action_core.datasets.prepare",
+    "run_prepare": "action_core.datasets.prepare",
+    "tiny_pipeline": "action_core.datasets.synth",
+    "write_video": "action_core.datasets.synth",
+    "write_frames": "action_core.datasets.synth",
+    # localization
+    "bmn_proposals": "action_core.localization.proposals",
+    "bsn_proposals": "action_core.localization.proposals",
+    "post_process_proposals": "action_core.localization.proposals",
+    "strip_video_prefix": "action_core.localization.results_io",
+    "write_activitynet_results": "action_core.localization.results_io",
+    "average_recall_at_avg_proposals": "action_core.evaluation.localization",
+    "read_activitynet_results": "action_core.localization.results_io",
+    "thumos14_detection_map": "action_core.evaluation.localization",
+    # tools
+    "count_flops": "action_core.tools.flops",
+    "default_input_shape": "action_core.tools.flops",
+    "run_doctor": "action_core.datasets.doctor",
+    "keep_freed_memory": "action_core.data.loader",
+    "export_model": "action_core.tools.export",
+    # video
+    "VideoReader": "action_core.video.reader",
+}
+
+# Renamed on the way out: the public name and (module, attribute).
+_RENAMED: dict[str, tuple[str, str]] = {
+    "build_adapter_dataset": ("action_core.datasets.building", "build_dataset"),
+    "run_cli": ("action_core.cli.main", "main"),
+}
+
+__all__ = sorted([*_NAMES, *_RENAMED])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    if name in _RENAMED:
+        module, attr = _RENAMED[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'action_core.api' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    pass
