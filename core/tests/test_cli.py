@@ -22,12 +22,18 @@ def action_register_models(register):
 @hookimpl
 def action_register_presets(register):
     register("demo_preset", "fake_clidemo.plugin:PRESET")
+    register("demo_full", "fake_clidemo.plugin:FULL")
 
 @hookimpl
 def action_register_commands(register):
     register("hello", "fake_clidemo.plugin:hello", summary="say hello")
 
 PRESET = {"optim": {"lr": 0.1}, "epochs": 2}
+FULL = {
+    "model": {"type": "demo_net", "num_classes": 3},
+    "data": {"dataset": "video_list", "batch_size": 2},
+    "optim": {"lr": 0.1},
+}
 
 def hello(argv):
     print("hello from a plugin", *argv)
@@ -85,7 +91,7 @@ def test_list_info_config_and_plugin_command(make_plugin, site_dir, capsys):
     assert re.search(r"demo_net +\[clidemo\]  a demo network", capsys.readouterr().out)
     assert main(["info", "demo_net"]) == 0
     assert "fake_clidemo.models:demo_net" in capsys.readouterr().out
-    assert main(["config", "show", "demo_preset", "--set", "optim.lr=0.5"]) == 0
+    assert main(["config", "show", "demo_preset", "--raw", "--set", "optim.lr=0.5"]) == 0
     assert "lr = 0.5" in capsys.readouterr().out
     assert main(["hello", "world"]) == 0
     assert "hello from a plugin world" in capsys.readouterr().out
@@ -110,3 +116,22 @@ def test_plugin_option_loads_only_that_plugin(make_plugin, site_dir, capsys):
     assert main(["--plugin", "other", "list", "models"]) == 0
     out = capsys.readouterr().out
     assert "other_net" in out and "demo_net" not in out
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("optim.lr=-1", "optim.lr = -1.0 is out of range"),
+        ("data.batch_size=1.5", "data.batch_size = 1.5 must be an integer"),
+        ("model=3", "model = 3 must be a table"),
+        ("optim.lrr=0.1", "unknown key optim.lrr"),
+    ],
+)
+def test_config_show_validates_what_it_prints(make_plugin, site_dir, capsys, override, message):
+    make_plugin("clidemo", PLUGIN)
+    assert main(["config", "show", "demo_full"]) == 0
+    capsys.readouterr()
+    assert main(["config", "show", "demo_full", "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert main(["config", "show", "demo_full", "--raw", "--set", override]) == 0

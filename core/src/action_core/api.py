@@ -84,6 +84,11 @@ _NAMES: dict[str, str] = {
     "rename_keys": "action_core.models.checkpoints",
     "load_converted": "action_core.models.checkpoints",
     "load_weights": "action_core.models.loading",
+    "compose_model": "action_core.models.compose",
+    "expand_model": "action_core.models.compose",
+    "PART_KINDS": "action_core.models.compose",
+    "recognizer2d": "action_core.models.recognizers",
+    "recognizer3d": "action_core.models.recognizers",
     "read_checkpoint": "action_core.models.loading",
     "find_published_weights": "action_core.models.loading",
     # checkpoints, configs and training

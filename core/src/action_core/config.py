@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
+import typing
 from collections.abc import Iterable, Mapping, MutableMapping
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
+import cattrs.gen
 import tomli_w
 
 from action_core.errors import ConfigError, RegistryError
@@ -28,6 +30,64 @@ T = TypeVar("T")
 BASE_KEY = "_base_"
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _strict(kind: type, words: str) -> Any:
+    # cattrs converts with int()/float()/str() by default: 1.5 would silently become 1. Configs say exactly.
+    def hook(value: Any, _: Any) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise ValueError(f"= {value!r} must be {words}")
+        if kind is float and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, kind):
+            raise ValueError(f"= {value!r} must be {words}")
+        return value
+
+    return hook
+
+
+for _kind, _words in ((int, "an integer"), (float, "a number"), (str, "a string"), (bool, "true or false")):
+    _converter.register_structure_hook(_kind, _strict(_kind, _words))
+
+
+def _table_hook(value: Any, _: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{value!r} must be a table (mapping)")
+    return {str(k): copy.deepcopy(v) for k, v in value.items()}
+
+
+_converter.register_structure_hook_func(lambda cl: typing.get_origin(cl) is dict, _table_hook)
+
+
+def _list_hook_factory(cl: Any) -> Any:
+    (inner,) = typing.get_args(cl) or (Any,)
+
+    def hook(value: Any, _: Any) -> list[Any]:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"= {value!r} must be a list")
+        return [_converter.structure(v, inner) if inner is not Any else v for v in value]
+
+    return hook
+
+
+_converter.register_structure_hook_factory(lambda cl: typing.get_origin(cl) is list, _list_hook_factory)
+
+
+def _attrs_hook_factory(cl: type) -> Any:
+    inner = cattrs.gen.make_dict_structure_fn(cl, _converter, _cattrs_forbid_extra_keys=True)
+
+    def hook(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"= {value!r} must be a table (mapping)")
+        try:
+            return inner(value, cl)
+        except ConfigError as e:  # a class-level check (attrs validator, post-init): keep its words
+            raise ValueError(str(e)) from e
+
+    return hook
+
+
+_converter.register_structure_hook_factory(attrs.has, _attrs_hook_factory)
 
 
 def read_file(path: str | Path) -> dict[str, Any]:
@@ -185,6 +245,8 @@ def structure(cls: type[T], data: Mapping[str, Any], *, source: str = "config") 
         return _converter.structure(dict(data), cls)
     except Exception as e:
         lines = _describe_errors(e)
+        if len(lines) == 1:
+            raise ConfigError(f"{source}: {lines[0]}") from e
         raise ConfigError(f"{source}: invalid configuration:\n  " + "\n  ".join(lines)) from e
 
 
@@ -199,13 +261,28 @@ def _describe_errors(exc: BaseException) -> list[str]:
         if not _:
             lines.append(msg)
             continue
-        key = path.replace("$.", "").replace("$", "").lstrip(".") or "<top level>"
-        text = _unknown_keys(text) or text
+        key = path.replace("$.", "").replace("$", "").lstrip(".")
+        key = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
+        unknown = _unknown_keys(text)
+        if unknown is not None:
+            lines += [f"unknown key {key + '.' if key else ''}{name}; check the spelling" for name in unknown]
+            continue
+        if text == "required field missing":
+            lines.append(f"missing required key {key}")
+            continue
         named = re.match(r"'(\w+)' (must .*)", text)
         if named:  # an attrs validator names the field itself: move it into the key path
-            key = f"{key}.{named.group(1)}" if key != "<top level>" else named.group(1)
+            key = f"{key}.{named.group(1)}" if key else named.group(1)
             text = named.group(2)
-        lines.append(f"{key}: {text}")
+        if "<split>" in text:  # a split's own check names its section generically
+            split = re.match(r"data\.(\w+)", key)
+            text = text.replace("data.<split>", f"data.{split.group(1)}" if split else "data.<split>")
+        if text.startswith(("model.", "data.", "optim.", "schedule.", "train.", "test.")):
+            lines.append(text)  # the check already names its dotted key
+        elif text.startswith("= "):
+            lines.append(f"{key or '<top level>'} {text}")
+        else:
+            lines.append(f"{key or '<top level>'}: {text}")
     return lines or [f"{type(exc).__name__}: {exc}"]
 
 
@@ -218,9 +295,9 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
     return cattrs.v.format_exception(exc, type_)
 
 
-def _unknown_keys(text: str) -> str | None:
+def _unknown_keys(text: str) -> list[str] | None:
     if text.startswith("extra fields found"):
-        return "unknown key(s) " + text.partition("(")[2].rstrip(")") + "; check the spelling"
+        return [name.strip() for name in text.partition("(")[2].rstrip(")").split(",")]
     return None
 
 

@@ -72,17 +72,57 @@ def config_main(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     show = sub.add_parser("show", help="print a preset or config file after _base_ and overrides")
     show.add_argument("source", help="preset name or config file")
-    show.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
-    show.add_argument("--check", action="store_true", help="also validate it as an experiment config")
+    show.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a dotted key, e.g. --set data.batch_size=4 (repeatable)",
+    )
+    show.add_argument(
+        "--expand",
+        action="store_true",
+        help="print [model] composed from its registered parts ([model.backbone], [model.neck], [model.head])",
+    )
+    show.add_argument(
+        "--raw", action="store_true", help="print the merged data without validating it as an experiment"
+    )
     args = parser.parse_args(argv)
     data = apply_overrides(load_source(args.source), args.overrides)
-    if args.check:
-        from action_core.config import structure
+    if args.expand and isinstance(data.get("model"), dict):
+        data["model"] = expanded_model_table(data["model"])
+    if not args.raw:
         from action_core.engine.schema import ExperimentConfig
 
-        structure(ExperimentConfig, data, source=args.source)
+        ExperimentConfig.from_dict(data, source=args.source)
     sys.stdout.write(tomli_w.dumps(data))
     return 0
+
+
+def expanded_model_table(model: dict) -> dict:
+    """A ``[model]`` table with a shorthand builder replaced by its composition from registered parts."""
+    from action_core.models.compose import PART_KINDS, expand_model
+
+    if any(model.get(part) is not None for part in ("backbone", "neck", "head")):
+        return model  # already composed
+    num_classes = model.get("num_classes")
+    spec = expand_model(model["type"], num_classes=num_classes, **dict(model.get("args") or {}))
+    table: dict = {"type": spec.pop("type"), "num_classes": num_classes}
+    parts = {k: spec.pop(k) for k in list(spec) if k in PART_KINDS and isinstance(spec[k], dict)}
+    spec.pop("num_classes", None)
+    if spec:
+        table["args"] = spec
+    table.update(parts)
+    return _drop_none(table)
+
+
+def _drop_none(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_drop_none(v) for v in value]
+    return value
 
 
 def commands_main(argv: list[str]) -> int:

@@ -30,10 +30,11 @@ _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.Lo
 
 
 def build_model_from_config(cfg: ExperimentConfig) -> nn.Module:
-    """``action_core.build("model", cfg.model.type, num_classes=..., **cfg.model.args)``."""
-    import action_core
+    """The model of ``[model]``: a registered model built with ``num_classes`` and ``args``, or a composite
+    built from its ``backbone`` / ``neck`` / ``head`` tables (:func:`~action_core.models.compose.compose_model`)."""
+    from action_core.models.compose import compose_model
 
-    return action_core.build("model", cfg.model.type, num_classes=cfg.model.num_classes, **cfg.model.args)
+    return compose_model(cfg.model.description(), num_classes=cfg.model.num_classes)
 
 
 def build_dataset_from_config(cfg: ExperimentConfig, which: str) -> Dataset:

@@ -36,10 +36,7 @@ def load_experiment(
         data.setdefault("train", {})["seed"] = seed
     if data_root is not None:
         data.setdefault("data", {})["root"] = str(data_root)
-    try:
-        return ExperimentConfig.from_dict(data)
-    except ConfigError as e:
-        raise ConfigError(f"{source}: {e}") from e
+    return ExperimentConfig.from_dict(data, source=str(source))
 
 
 def default_work_dir(source: str | os.PathLike[str]) -> Path:

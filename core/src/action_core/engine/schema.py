@@ -8,8 +8,6 @@ values left out, since TOML has no null) that round-trips through TOML.
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -91,13 +89,41 @@ def _check_pipeline(instance: Any, attribute: attrs.Attribute, value: list[dict[
             )
 
 
+def _part_table(instance: Any, attribute: attrs.Attribute, value: dict[str, Any] | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value.get("type"), str) or not value["type"]:
+        raise ConfigError(
+            f"model.{attribute.name} needs a 'type' naming a registered {attribute.name} "
+            f'(`action-run list {attribute.name}s`), e.g. [model.{attribute.name}] type = "..."'
+        )
+
+
 @attrs.define(kw_only=True)
 class ModelConfig:
-    """``[model]``: a registered model builder and the keyword arguments it is called with."""
+    """``[model]``: a registered model and the keyword arguments (``args``) it is built with.
+
+    A composite (``type = "Recognizer2D"``, ``"Recognizer3D"``, ...) takes its parts as tables:
+    ``[model.backbone]``, optional ``[model.neck]`` and ``[model.head]`` (with an optional
+    ``[model.head.loss]``), each a registered component ``type`` plus its arguments.
+    """
 
     type: str = attrs.field(validator=_non_empty)
     num_classes: int = attrs.field(validator=_in_range(1))
     args: dict[str, Any] = attrs.field(factory=dict)
+    backbone: dict[str, Any] | None = attrs.field(default=None, validator=_part_table)
+    neck: dict[str, Any] | None = attrs.field(default=None, validator=_part_table)
+    head: dict[str, Any] | None = attrs.field(default=None, validator=_part_table)
+
+    @property
+    def composed(self) -> bool:
+        """True when the model is given as parts (backbone / neck / head tables)."""
+        return any(t is not None for t in (self.backbone, self.neck, self.head))
+
+    def description(self) -> dict[str, Any]:
+        """The composed description :func:`action_core.models.compose.compose_model` builds."""
+        parts = {k: getattr(self, k) for k in ("backbone", "neck", "head") if getattr(self, k) is not None}
+        return {"type": self.type, **self.args, **parts}
 
 
 @attrs.define(kw_only=True)
@@ -220,99 +246,14 @@ class ExperimentConfig:
             )
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> ExperimentConfig:
         """Build and validate a config from plain data (a parsed TOML file); errors name the dotted key."""
-        return _structure(cls, data, "")
+        from action_core.config import structure
+
+        return structure(cls, data, source=source)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dicts/lists/scalars, ``None`` values left out, ready for ``tomli_w.dumps``."""
-        return _unstructure(self)
+        from action_core.config import unstructure
 
-
-def _unstructure(value: Any) -> Any:
-    if attrs.has(type(value)):
-        out = {}
-        for field in attrs.fields(type(value)):
-            item = getattr(value, field.name)
-            if item is not None:
-                out[field.name] = _unstructure(item)
-        return out
-    if isinstance(value, Mapping):
-        return {str(k): _unstructure(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [_unstructure(v) for v in value]
-    return value
-
-
-def _structure(cls: type[T], data: Any, path: str) -> T:
-    label = path or "the experiment config"
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{label} must be a table (mapping), got {type(data).__name__} {data!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in attrs.fields(cls)}
-    unknown = [key for key in data if key not in fields]
-    if unknown:
-        where = ", ".join(f"{path}.{k}" if path else str(k) for k in unknown)
-        raise ConfigError(f"unknown key {where} in {label}; known keys: {', '.join(fields)}")
-    kwargs: dict[str, Any] = {}
-    for name, field in fields.items():
-        key_path = f"{path}.{name}" if path else name
-        if name not in data:
-            if field.default is attrs.NOTHING:
-                raise ConfigError(f"missing required key {key_path}")
-            continue
-        kwargs[name] = _convert(hints[name], data[name], key_path)
-    try:
-        return cls(**kwargs)
-    except ConfigError as e:
-        if cls is SplitConfig:
-            raise ConfigError(str(e).replace("data.<split>", path)) from e
-        raise
-    except TypeError as e:
-        raise ConfigError(f"{label}: {e}") from e
-
-
-def _convert(hint: Any, value: Any, path: str) -> Any:
-    if attrs.has(hint):
-        return _structure(hint, value, path)
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _convert(inner, value, path)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path} = {value!r} must be true or false")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path} = {value!r} must be an integer")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path} = {value!r} must be a number")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{path} = {value!r} must be a string")
-        return value
-    if origin is list:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{path} = {value!r} must be a list")
-        (inner,) = args
-        return [_convert(inner, v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{path} = {value!r} must be a table (mapping)")
-        return {str(k): _plain(v) for k, v in value.items()}
-    raise ConfigError(f"{path}: cannot read a value of type {hint!r}")  # pragma: no cover - schema bug
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+        return unstructure(self)

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Recognizer2D", "Recognizer3D"]
+__all__ = ["Recognizer2D", "Recognizer3D", "recognizer2d", "recognizer3d"]
 
 
 class _Recognizer(nn.Module):
@@ -29,8 +29,15 @@ class _Recognizer(nn.Module):
         return int(self.head.num_classes)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Loss of ``logits`` against ``target`` with the head's loss function."""
-        return self.head.loss(logits, target)
+        """Loss of ``logits`` against ``target`` with the head's loss function, plus the neck's auxiliary
+        loss of the last training forward when the neck has one (``neck.aux_loss(target)``, as TPN's)."""
+        loss = self.head.loss(logits, target)
+        aux = getattr(self.neck, "aux_loss", None)
+        if callable(aux) and self.training:
+            extra = aux(target)
+            if extra is not None:
+                loss = loss + extra
+        return loss
 
     def _check_input(self, x: torch.Tensor, layout: str) -> None:
         if x.ndim != 5:
@@ -78,3 +85,23 @@ class Recognizer3D(_Recognizer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, num_classes) for (N, C, T, H, W) input."""
         return self.head(self.extract_feat(x))
+
+
+def recognizer2d(
+    *, backbone: nn.Module, head: nn.Module, neck: nn.Module | None = None, num_segments: int | None = None
+) -> Recognizer2D:
+    """A :class:`Recognizer2D` of built parts; ``num_segments`` is recorded for tools (FLOPs, export)."""
+    model = Recognizer2D(backbone, head, neck=neck)
+    if num_segments is not None:
+        model.num_segments = int(num_segments)
+    return model
+
+
+def recognizer3d(
+    *, backbone: nn.Module, head: nn.Module, neck: nn.Module | None = None, clip_len: int | None = None
+) -> Recognizer3D:
+    """A :class:`Recognizer3D` of built parts; ``clip_len`` is recorded for tools (FLOPs, export)."""
+    model = Recognizer3D(backbone, head, neck=neck)
+    if clip_len is not None:
+        model.clip_len = int(clip_len)
+    return model

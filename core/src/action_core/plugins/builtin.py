@@ -73,6 +73,23 @@ def action_register_datasets(register: Register) -> None:
 
 
 @hookimpl
+def action_register_models(register: Register) -> None:
+    """The composites: a backbone, an optional neck and a head chosen by name in a config."""
+    register(
+        "Recognizer2D",
+        "action_core.models.recognizers:recognizer2d",
+        summary="frame-level recognizer: [model.backbone] + optional [model.neck] + [model.head]",
+        input_format="NTCHW",
+    )
+    register(
+        "Recognizer3D",
+        "action_core.models.recognizers:recognizer3d",
+        summary="clip-level recognizer: [model.backbone] + optional [model.neck] + [model.head]",
+        input_format="NCTHW",
+    )
+
+
+@hookimpl
 def action_register_heads(register: Register) -> None:
     """Heads shared across model families (:mod:`action_core.models.heads`)."""
     register("tsn_head", "action_core.models.heads:tsn_head", summary="average consensus + dropout + linear")

@@ -23,7 +23,9 @@ _TEM_KEYS = r"(conv[123]\.(?:weight|bias))"
 _PEM_KEYS = r"(fc[12]\.(?:weight|bias))"
 
 
-def _convert(checkpoint: Checkpoint, keys: str, prefix: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+def _convert(
+    checkpoint: Checkpoint, keys: str, prefix: str
+) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     state = extract_state_dict(read_checkpoint(checkpoint))
     return rename_keys(state, [(rf"(?:model\.|module\.)?(?:{prefix})?{keys}", rf"{prefix}\1")])
 
