@@ -336,8 +336,61 @@ def test_a_member_that_cannot_replace_what_is_there_is_refused_before_writing(
 ) -> None:
     sandbox, target = layout
     (target / "UCF-101").mkdir()
-    archive = _tar(tmp_path / "clash.tar", [("first.txt", "file", "a"), ("UCF-101", "file", "not a folder")])
-    with pytest.raises(ArchiveError) as err:
-        safe_extract(archive, target)
-    assert "'UCF-101'" in str(err.value)
-    assert not (target / "first.txt").exists()
+    clashes = [
+        [("first.txt", "file", "a"), ("UCF-101", "file", "not a folder")],
+        [("first.txt", "file", "a"), ("UCF-101", "symlink", "first.txt")],
+        [("first.txt", "file", "a"), ("link", "symlink", "nowhere"), ("link", "dir", "")],
+        [("first.txt", "file", "a"), ("first.txt/inner", "file", "under a file")],
+        [("first.txt", "file", "a"), ("copy", "hardlink", "missing.txt")],
+    ]
+    for members in clashes:
+        archive = _tar(tmp_path / "clash.tar", members)
+        with pytest.raises(ArchiveError) as err:
+            safe_extract(archive, target)
+        assert repr(members[-1][0]) in str(err.value)
+        assert not (target / "first.txt").exists() and not (target / "link").is_symlink()
+
+
+def test_random_archives_of_links_never_write_outside_nor_half_way(tmp_path: Path) -> None:
+    # Random mixes of files, folders, symbolic and hard links with '..'-heavy targets, sometimes over a link
+    # already on disk: each archive is either refused with the folder untouched, or unpacked with every new
+    # link resolving inside it, and the sibling folder holding a secret is never read or changed.
+    import random
+
+    names = ["a", "b", "c", "a/b", "a/c", "b/a", "d", "a/b/c"]
+    targets = ["..", ".", "a", "b", "a/..", "../..", "b/..", "a/b/..", "c/../..", "../target/a", "d/..", "x"]
+    targets += ["a/b/../..", "../outside", "/abs"]
+    sources = [*names, "a/secret", "b/outside/secret", "d/secret", "x/../secret"]
+    rng = random.Random(0)
+    for case in range(300):
+        world = tmp_path / str(case)
+        root, outside = world / "target", world / "outside"
+        root.mkdir(parents=True)
+        outside.mkdir()
+        (outside / "secret").write_text("S")
+        if rng.random() < 0.3:
+            os.symlink(rng.choice(targets), root / rng.choice(["a", "b", "d"]))
+        members = []
+        for _ in range(rng.randint(1, 6)):
+            kind = rng.choice(["file", "dir", "symlink", "symlink", "hardlink"])
+            link = {"symlink": rng.choice(targets), "hardlink": rng.choice(sources)}.get(kind, "payload")
+            members.append((rng.choice(names), kind, link))
+        archive = _tar(tmp_path / f"{case}.tar", members)
+        before = _snapshot(root)
+        try:
+            safe_extract(archive, root)
+        except (UnsafeArchiveError, ArchiveError):
+            assert _snapshot(root) == before, members
+        else:
+            after = _snapshot(root)
+            for rel, what in after.items():
+                if before.get(rel) == what:
+                    continue  # left as it was
+                path = root / rel
+                if path.is_symlink():
+                    real = os.path.realpath(path)
+                    assert real == str(root) or real.startswith(f"{root}{os.sep}"), (members, rel)
+                else:
+                    assert what != "S", (members, rel)
+        assert sorted(p.name for p in world.iterdir()) == ["outside", "target"], members
+        assert _snapshot(outside) == {"secret": "S"}, members

@@ -82,6 +82,8 @@ class _Resolved:
     parts: _Parts  # the physical path below the root, links resolved
     node: _Node | None  # what is there (None: nothing yet)
     archive_link: str = ""  # the first link of the archive's own that the lookup went through
+    # The operating system's lookup would fail now: it takes '..' out of a folder that does not exist (yet).
+    broken: bool = False
 
 
 @attrs.frozen
@@ -123,6 +125,7 @@ class _TargetModel:
         node: _Node | None = _ROOT_NODE if not cur else self.lookup(tuple(cur))
         followed: list[str] = []
         archive_link = ""
+        broken = False
         while todo:
             part = todo.pop()
             if part in ("", "."):
@@ -133,6 +136,7 @@ class _TargetModel:
                 if not cur:
                     via = f" following {', '.join(followed)}" if followed else ""
                     raise _Outside(f"it climbs above the target folder{via}")
+                broken = broken or node is None
                 cur.pop()
                 node = self.lookup(tuple(cur))
                 continue
@@ -155,7 +159,7 @@ class _TargetModel:
                 node = self.lookup(tuple(cur))
                 continue
             cur.append(part)
-        return _Resolved(tuple(cur), node, archive_link)
+        return _Resolved(tuple(cur), None if broken else node, archive_link, broken)
 
     def _inside_absolute(self, target: str) -> _Parts | None:
         """A link already on disk with an absolute target: the path below the root it points to, if any."""
@@ -236,11 +240,15 @@ def _plan(archive: str, members: list[_Member], root: str | None) -> list[_Step]
             )
         if parent.node is not None and parent.node.kind != "dir":
             raise clash(m, f"{folder!r} is not a folder")
+        if parent.broken:
+            raise clash(m, f"{folder!r} leads through a link into a folder that does not exist")
         dest = (*parent.parts, base_name)
         there = model.lookup(dest)
         if m.kind == "dir":
             if there is not None and there.kind == "symlink":
                 there = resolve(m, m.name).node
+                if there is None:
+                    raise clash(m, f"{m.name!r} is already there as a link to nothing")
             if there is not None and there.kind != "dir":
                 raise clash(m, f"{m.name!r} is already there and is not a folder")
             model.add_folders(dest)
