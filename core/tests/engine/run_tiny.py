@@ -1,7 +1,8 @@
 """Train (and optionally test) the tiny recognizer; run as a script by the kill -9 and torchrun tests.
 
 python run_tiny.py WORK_DIR [--epochs 3] [--kill-at-step N] [--ckpt-iters M] [--resume auto]
-                   [--test-out results.json]
+                   [--overwrite] [--test-out results.json] [--hold-at-step N --hold-file F]
+                   [--kill-copying epoch_1.pth]
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import argparse
 import json
 import os
 import signal
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,6 +38,39 @@ class KillAt:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class HoldAt:
+    """At the given optimiser step, creates ``<file>.reached`` and waits until ``file`` exists: a run that is
+    certainly still going while the test starts another one."""
+
+    def __init__(self, step: int, file: str) -> None:
+        self.step, self.file = step, file
+
+    def action_on_log(self, run: Any, step: int, scalars: dict[str, float]) -> None:
+        if step == self.step and "train/loss" in scalars:
+            Path(self.file + ".reached").touch()
+            deadline = time.monotonic() + 120
+            while not os.path.exists(self.file) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+def kill_while_copying(name: str) -> None:
+    """SIGKILL this process half-way through the trainer's atomic copy to ``name`` (e.g. ``epoch_1.pth``):
+    the temporary file is created and partly written as the real copy does, then the process dies."""
+    from action_core.engine import trainer as trainer_module
+
+    real_copy = trainer_module.atomic_copy
+
+    def copy(src: Any, dst: Any) -> Path:
+        dst = Path(dst)
+        if dst.name == name:
+            fd, _ = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+            os.write(fd, Path(src).read_bytes()[:4096])
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_copy(src, dst)
+
+    trainer_module.atomic_copy = copy
+
+
 def datasets() -> dict[str, ClipDataset]:
     return {"train": ClipDataset(64, seed=1), "val": ClipDataset(37, seed=2, augment=False)}
 
@@ -49,11 +86,19 @@ def main() -> None:
     parser.add_argument("--kill-at-step", type=int)
     parser.add_argument("--ckpt-iters", type=int, default=0)
     parser.add_argument("--resume")
+    parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--test-out")
+    parser.add_argument("--hold-at-step", type=int)
+    parser.add_argument("--hold-file")
+    parser.add_argument("--kill-copying")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cfg = tiny_config(schedule={"epochs": args.epochs}, train={"ckpt_interval_iters": args.ckpt_iters})
-    callbacks = [KillAt(args.kill_at_step)] if args.kill_at_step else []
+    callbacks: list[Any] = [KillAt(args.kill_at_step)] if args.kill_at_step else []
+    if args.hold_at_step:
+        callbacks.append(HoldAt(args.hold_at_step, args.hold_file))
+    if args.kill_copying:
+        kill_while_copying(args.kill_copying)
     trainer = Trainer(
         cfg,
         work_dir=args.work_dir,
@@ -62,7 +107,7 @@ def main() -> None:
         callbacks=callbacks,
         progress=False,
     )
-    trainer.fit(resume=args.resume)
+    trainer.fit(resume=args.resume, overwrite=args.overwrite)
     if args.test_out:
         checkpoint = os.path.join(args.work_dir, "last.pth")
         results = run_test(

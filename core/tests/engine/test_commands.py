@@ -78,3 +78,23 @@ def test_train_test_predict_end_to_end(tmp_path: Path, registered: None) -> None
     assert len(frames_of(tmp_path / "o.mp4")) == len(frames_of(video))
     stored_names = run_predict(video, work_dir / "last.pth", top_k=4)  # classes stored in the checkpoint
     assert {n for n, _ in stored_names} == {"class_0", "class_1", "class_2", "class_3"}
+
+
+def test_cli_train_into_a_used_work_dir_needs_resume_or_overwrite(
+    tmp_path: Path, registered: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from action_core.cli.main import main
+
+    source = write_config(tmp_path / "exp.toml")
+    work_dir = tmp_path / "work"
+    args = ["train", str(source), "--work-dir", str(work_dir)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2  # a plain re-run no longer appends to the old run's log
+    err = capsys.readouterr().err
+    assert "already holds a run (best.pth, epoch_1.pth, last.pth, log.jsonl)" in err
+    assert "--resume auto" in err and "--overwrite" in err
+    assert main([*args, "--overwrite"]) == 0
+    assert main([*args, "--resume", "auto"]) == 0
+    log = [json.loads(line) for line in (work_dir / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log if r.get("event") == "epoch_end"] == [1]

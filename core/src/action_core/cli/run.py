@@ -40,6 +40,11 @@ def train_main(argv: list[str]) -> int:
     _common(parser)
     parser.add_argument("--work-dir", help="where checkpoints, logs and plots go (default work_dirs/<name>)")
     parser.add_argument("--resume", help="'auto' (the newest complete checkpoint in the work dir) or a path")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="the work dir holds an earlier run: remove its checkpoints and log and start afresh",
+    )
     parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision")
     parser.add_argument("--seed", type=int, help="random seed (sets train.seed)")
     args = parser.parse_args(argv)
@@ -55,6 +60,7 @@ def train_main(argv: list[str]) -> int:
         overrides=args.overrides,
         work_dir=args.work_dir,
         resume=args.resume,
+        overwrite=args.overwrite,
         amp=args.amp,
         seed=args.seed,
         data_root=args.data_root,

@@ -29,6 +29,7 @@ _LAZY = {
     "CallbackList": "action_core.engine.callbacks",
     "PluginHookCallback": "action_core.engine.callbacks",
     "ExperimentConfig": "action_core.engine.schema",
+    "WorkDirError": "action_core.engine.workdir",
 }
 
 

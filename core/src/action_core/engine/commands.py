@@ -50,19 +50,21 @@ def run_train(
     overrides: Iterable[str] = (),
     work_dir: str | os.PathLike[str] | None = None,
     resume: str | None = None,
+    overwrite: bool = False,
     amp: str | None = None,
     seed: int | None = None,
     data_root: str | None = None,
     device: str | None = None,
     callbacks: Sequence[Any] = (),
 ) -> dict[str, float]:
-    """``action-run train CONFIG_OR_PRESET [--set k=v ...] [--work-dir] [--resume auto|PATH] [--amp]
-    [--seed] [--data-root]``: train and return the final metrics."""
+    """``action-run train CONFIG_OR_PRESET [--set k=v ...] [--work-dir] [--resume auto|PATH] [--overwrite]
+    [--amp] [--seed] [--data-root]``: train and return the final metrics. A work dir that holds a run
+    needs ``resume`` or ``overwrite`` (see :mod:`action_core.engine.workdir`)."""
     from action_core.engine.trainer import Trainer
 
     cfg = load_experiment(source, overrides, amp=amp, seed=seed, data_root=data_root)
     trainer = Trainer(cfg, work_dir=work_dir or default_work_dir(source), device=device, callbacks=callbacks)
-    return trainer.fit(resume=resume)
+    return trainer.fit(resume=resume, overwrite=overwrite)
 
 
 def run_test(

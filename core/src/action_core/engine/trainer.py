@@ -67,6 +67,7 @@ from action_core.engine.inference import (
     to_model_layout,
 )
 from action_core.engine.schema import ExperimentConfig
+from action_core.engine.workdir import WorkDirClaim, claim_work_dir
 from action_core.errors import ActionError, ConfigError
 
 __all__ = ["NonFiniteLossError", "Trainer"]
@@ -463,15 +464,25 @@ class Trainer:
             self.best = {"metric": name, "value": float(value), "epoch": self.epoch}
         return improved
 
-    def fit(self, *, resume: str | os.PathLike[str] | None = None) -> dict[str, float]:
+    def fit(
+        self, *, resume: str | os.PathLike[str] | None = None, overwrite: bool = False
+    ) -> dict[str, float]:
         """Train for ``schedule.epochs`` epochs, continuing a checkpoint when ``resume`` is ``"auto"`` or a
         path, and return the last epoch's metrics (also when a resumed run was already complete).
 
-        Raises :class:`NonFiniteLossError` on a NaN/inf loss, before the bad update is applied."""
-        cfg = self.cfg
+        The work dir is locked for the run; one that already holds a run needs ``resume`` or ``overwrite``
+        (see :mod:`action_core.engine.workdir`). Raises :class:`~action_core.engine.workdir.WorkDirError`
+        when it cannot be used, :class:`NonFiniteLossError` on a NaN/inf loss, before the bad update."""
         self._check_best_metric()
+        with claim_work_dir(
+            self.work_dir, resume=resume, overwrite=overwrite, is_main=self.is_main, device=self.device
+        ) as claim:
+            return self._fit(resume, claim)
+
+    def _fit(self, resume: str | os.PathLike[str] | None, claim: WorkDirClaim) -> dict[str, float]:
+        cfg = self.cfg
         if resume is not None:
-            self.resume(resume)
+            claim.resumed(self, self.resume(resume))
         if self.is_main:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             _save_config(cfg, self.work_dir / "config.toml")
