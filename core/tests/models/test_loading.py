@@ -31,7 +31,7 @@ def foreign(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def from_foreign(checkpoint):
-    state = checkpoint["state_dict"] if "state_dict" in checkpoint else checkpoint
+    state = checkpoint.get("state_dict", checkpoint)
     return rename_keys(state, [(r"net\.(.+)", r"backbone.\1"), (r"(head\..+)", r"\1")])
 
 
