@@ -32,6 +32,8 @@ def action_register_models(register) -> None:
             input_format="NCTHW",
             example_kwargs=_TINY,
             example_input=_TINY_INPUT,
+            expand=f"action_mvit.models:{name}_parts",
+            weights="action_mvit.models:WEIGHTS",
         )
 
 
