@@ -12,6 +12,7 @@ from action_core.api import (
     Recognizer3D,
     WeightsError,
     compose_model,
+    find_published_weights,
     load_config,
     load_weights,
     run_cli,
@@ -74,6 +75,13 @@ def test_shorthand_and_its_composition_build_the_same_model(name, kwargs):
     assert composed.head.fc_cls.in_features == composed.backbone.out_channels  # the description's in_channels
     assert short.clip_len == composed.clip_len == composed.backbone.patch_grid[0] * 2
     assert short.input_format == composed.input_format == "NCTHW"
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits():
+    from action_mvit import WEIGHTS
+
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: name[: len("mvit_v2_s")] for name in WEIGHTS}
 
 
 def built_config(capsys, *argv):

@@ -13,6 +13,7 @@ from action_core.api import (
     ExperimentConfig,
     WeightsError,
     compose_model,
+    find_published_weights,
     load_config,
     load_weights,
     run_cli,
@@ -74,6 +75,12 @@ def test_shorthand_and_its_composition_build_the_same_model(name, kwargs):
     assert shapes(short) == shapes(composed)
     assert composed.head.fc_cls.in_features == composed.backbone.out_channels  # the description's in_channels
     assert short.input_format == composed.input_format == "NCTHW"
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits():
+    from action_swin import WEIGHTS
+
+    assert {find_published_weights(name)[1] for name in WEIGHTS} == {"swin3d_t"}
 
 
 def built_config(capsys, *argv):

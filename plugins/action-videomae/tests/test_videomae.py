@@ -12,6 +12,7 @@ from action_core.api import (
     compose_model,
     count_flops,
     export_model,
+    find_published_weights,
     load_config,
     load_weights,
     run_cli,
@@ -70,6 +71,16 @@ def test_shorthand_and_its_composition_build_the_same_model(build, parts, kwargs
     if kwargs:  # the options reach the backbone: no mean pooling, learned positions, LayerScale
         assert composed.backbone.fc_norm is None and "backbone.pos_embed" in composed.state_dict()
         assert "backbone.blocks.0.gamma_1" in composed.state_dict()
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits():
+    from action_videomae import WEIGHTS
+
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {
+        "vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400": "videomae_vit_b16",
+        "vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400": "videomae_vit_l16",
+    }
 
 
 def built_config(capsys, *argv):

@@ -96,6 +96,10 @@ WEIGHTS: dict[str, WeightsInfo] = {
     ),
 }
 
+#: The published checkpoints of each model (its registered ``weights`` catalogue); MViTv2-B/L have none here.
+MVIT_V2_S_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("mvit_v2_s_")}
+MVIT_V1_B_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("mvit_v1_b_")}
+
 
 def mvit_backbone(
     *,

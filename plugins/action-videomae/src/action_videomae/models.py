@@ -15,6 +15,8 @@ from typing import Any
 from action_core.api import Recognizer3D, WeightsInfo, compose_model
 
 __all__ = [
+    "VIT_B16_WEIGHTS",
+    "VIT_L16_WEIGHTS",
     "WEIGHTS",
     "videomae_vit_b16",
     "videomae_vit_b16_parts",
@@ -51,6 +53,10 @@ WEIGHTS: dict[str, WeightsInfo] = {
         },
     ),
 }
+
+#: The published checkpoints of each model (its registered ``weights`` catalogue).
+VIT_B16_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("vit-base")}
+VIT_L16_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("vit-large")}
 
 
 def videomae_vit_b16_parts(

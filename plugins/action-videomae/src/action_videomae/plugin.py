@@ -27,7 +27,7 @@ def action_register_models(register) -> None:
         example_kwargs=_NARROW,
         example_input=(1, 3, 4, 32, 32),
         expand="action_videomae.models:videomae_vit_b16_parts",
-        weights="action_videomae.models:WEIGHTS",
+        weights="action_videomae.models:VIT_B16_WEIGHTS",
     )
     register(
         "videomae_vit_l16",
@@ -38,7 +38,7 @@ def action_register_models(register) -> None:
         example_kwargs=_NARROW,
         example_input=(1, 3, 4, 32, 32),
         expand="action_videomae.models:videomae_vit_l16_parts",
-        weights="action_videomae.models:WEIGHTS",
+        weights="action_videomae.models:VIT_L16_WEIGHTS",
     )
 
 
