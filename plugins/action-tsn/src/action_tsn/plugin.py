@@ -28,6 +28,8 @@ def action_register_models(register) -> None:
             name,
             f"action_tsn.models:{name}",
             summary=f"{summary} (segment consensus, MMAction2 TSNHead)",
+            expand=f"action_tsn.models:{name}_parts",
+            weights="action_tsn.models:TSN_WEIGHTS",
             params=params,
             params_for="num_classes=400",
             input_format="NTCHW",
@@ -41,7 +43,8 @@ def action_register_backbones(register) -> None:
     register(
         "resnet2d",
         "action_tsn.backbones:resnet2d",
-        summary="torchvision ResNet (18/34/50/101/152) without classifier; returns the layer4 feature map",
+        summary="torchvision ResNet (18/34/50/101/152) without classifier, optional partial BatchNorm; "
+        "returns the layer4 feature map",
         example_kwargs={"depth": 18},
     )
 
