@@ -31,6 +31,8 @@ def action_register_models(register) -> None:
             name,
             f"action_tsm.models:{name}",
             summary=f"{summary} (temporal shift, MMAction2 TSMHead)",
+            expand=f"action_tsm.models:{name}_parts",
+            weights="action_tsm.models:TSM_WEIGHTS",
             params=params,
             params_for="num_classes=400",
             input_format="NTCHW",
