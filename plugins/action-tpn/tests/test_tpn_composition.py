@@ -11,8 +11,10 @@ from action_core.api import (
     build_model,
     compose_model,
     expand_model,
+    find_published_weights,
     run_cli,
 )
+from action_tpn.models import TPN_WEIGHTS
 from action_tpn.necks import TPN
 
 PRESET = "tpn_tsm_r50_1x1x8_150e_sthv1_rgb"
@@ -63,3 +65,9 @@ def test_the_preset_composes_the_tpn_neck_into_the_shorthands_model(capsys):
     assert layout(composed) == layout(short) and repr(composed) == repr(short)
     assert composed.num_segments == 8 and composed.neck.flow == "cascade"
     assert composed.neck.aux_head.loss_fn.loss_weight == 0.5 and composed.head.dropout_ratio == 0.5
+
+
+def test_published_checkpoints_are_found_through_the_model_they_fit():
+    for name, info in TPN_WEIGHTS.items():
+        found = find_published_weights(name)
+        assert found is not None and found == (info, "tpn_tsm_r50"), name

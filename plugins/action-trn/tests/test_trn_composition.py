@@ -11,9 +11,11 @@ from action_core.api import (
     build_model,
     compose_model,
     expand_model,
+    find_published_weights,
     run_cli,
 )
 from action_trn.heads import TRNHead
+from action_trn.models import TRN_WEIGHTS
 from action_tsn.partial_bn import FixedBatchNorm2d
 
 PRESET = "trn_r50_1x1x8_50e_sthv1_rgb"
@@ -61,3 +63,9 @@ def test_the_preset_expands_into_the_model_the_shorthand_builds(capsys):
         short, composed = build(shorthand), build(expanded)
     assert layout(short) == layout(composed) and repr(short) == repr(composed)
     assert composed.num_segments == short.num_segments == 8
+
+
+def test_published_checkpoints_are_found_through_the_model_they_fit():
+    for name, info in TRN_WEIGHTS.items():
+        found = find_published_weights(name)
+        assert found is not None and found == (info, "trn_r50"), name

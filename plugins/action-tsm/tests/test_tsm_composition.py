@@ -14,10 +14,12 @@ from action_core.api import (
     build_model,
     compose_model,
     expand_model,
+    find_published_weights,
     get_registry,
     load_plugin,
     run_cli,
 )
+from action_tsm.models import TSM_WEIGHTS
 
 MODELS = ["tsm_r18", "tsm_r34", "tsm_r50", "tsm_r101", "tsm_mobilenetv2"]
 assert load_plugin("tsm")
@@ -101,3 +103,9 @@ def test_expanded_tsm_r50_kinetics_preset_gives_the_shorthands_outputs(capsys, t
     short.eval(), composed.eval()
     with torch.no_grad():
         assert torch.equal(composed(x), short(x))
+
+
+def test_published_checkpoints_are_found_through_the_model_they_fit():
+    for name, info in TSM_WEIGHTS.items():
+        found = find_published_weights(name)
+        assert found is not None and found == (info, f"tsm_r{info.builder_kwargs['depth']}"), name

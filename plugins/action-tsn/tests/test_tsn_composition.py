@@ -12,10 +12,12 @@ from action_core.api import (
     build_model,
     compose_model,
     expand_model,
+    find_published_weights,
     get_registry,
     load_plugin,
     run_cli,
 )
+from action_tsn.models import TSN_WEIGHTS
 from action_tsn.partial_bn import FixedBatchNorm2d
 
 MODELS = ["tsn_r18", "tsn_r34", "tsn_r50", "tsn_r101"]
@@ -66,3 +68,9 @@ def test_partial_bn_is_a_backbone_argument():
     norms = [m for m in backbone.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert not isinstance(norms[0], FixedBatchNorm2d)
     assert all(isinstance(m, FixedBatchNorm2d) for m in norms[1:])
+
+
+def test_published_checkpoints_are_found_through_the_model_they_fit():
+    for name, info in TSN_WEIGHTS.items():
+        found = find_published_weights(name)
+        assert found is not None and found == (info, f"tsn_r{info.builder_kwargs['depth']}"), name

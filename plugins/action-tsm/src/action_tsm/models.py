@@ -20,6 +20,8 @@ from action_tsn.models import Weights, classification_loss, with_weights
 from .backbones import ShiftPlace
 
 __all__ = [
+    "TSM_R50_WEIGHTS",
+    "TSM_R101_WEIGHTS",
     "TSM_WEIGHTS",
     "tsm_mobilenetv2",
     "tsm_mobilenetv2_parts",
@@ -143,6 +145,14 @@ TSM_WEIGHTS: dict[str, WeightsInfo] = {
             42_856_686,
         ),
     )
+}
+
+#: The published checkpoints of each depth: the catalogues the models ``tsm_r50`` and ``tsm_r101`` register.
+TSM_R50_WEIGHTS: dict[str, WeightsInfo] = {
+    n: w for n, w in TSM_WEIGHTS.items() if w.builder_kwargs["depth"] == 50
+}
+TSM_R101_WEIGHTS: dict[str, WeightsInfo] = {
+    n: w for n, w in TSM_WEIGHTS.items() if w.builder_kwargs["depth"] == 101
 }
 
 

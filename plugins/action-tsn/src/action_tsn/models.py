@@ -19,6 +19,8 @@ from action_core.api import Recognizer2D, WeightsInfo, compose_model, mmaction2_
 from .backbones import resnet_channels
 
 __all__ = [
+    "TSN_R50_WEIGHTS",
+    "TSN_R101_WEIGHTS",
     "TSN_WEIGHTS",
     "classification_loss",
     "tsn_r18",
@@ -133,6 +135,14 @@ TSN_WEIGHTS: dict[str, WeightsInfo] = {
             23_864_558,
         ),
     )
+}
+
+#: The published checkpoints of each depth: the catalogues the models ``tsn_r50`` and ``tsn_r101`` register.
+TSN_R50_WEIGHTS: dict[str, WeightsInfo] = {
+    n: w for n, w in TSN_WEIGHTS.items() if w.builder_kwargs["depth"] == 50
+}
+TSN_R101_WEIGHTS: dict[str, WeightsInfo] = {
+    n: w for n, w in TSN_WEIGHTS.items() if w.builder_kwargs["depth"] == 101
 }
 
 

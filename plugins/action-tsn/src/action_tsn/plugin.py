@@ -21,6 +21,13 @@ _PRESETS = (
 )
 
 
+def _published(name: str) -> dict[str, str]:
+    """The ``weights`` field of the models with published MMAction2 checkpoints (ResNet-50 and -101)."""
+    if name in ("tsn_r50", "tsn_r101"):
+        return {"weights": f"action_tsn.models:{name.upper()}_WEIGHTS"}
+    return {}
+
+
 @hookimpl
 def action_register_models(register) -> None:
     for name, (summary, params) in _MODELS.items():
@@ -29,7 +36,7 @@ def action_register_models(register) -> None:
             f"action_tsn.models:{name}",
             summary=f"{summary} (segment consensus, MMAction2 TSNHead)",
             expand=f"action_tsn.models:{name}_parts",
-            weights="action_tsn.models:TSN_WEIGHTS",
+            **_published(name),
             params=params,
             params_for="num_classes=400",
             input_format="NTCHW",
