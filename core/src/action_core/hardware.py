@@ -84,7 +84,9 @@ def choose_amp(device: torch.device, requested: str = "auto") -> Choice:
     if device.type == "cuda":
         if torch.cuda.is_bf16_supported():
             return Choice("bf16", f"{torch.cuda.get_device_name(device)} supports bf16")
-        return Choice("fp16", f"{torch.cuda.get_device_name(device)} has no bf16: fp16 with a gradient scaler")
+        return Choice(
+            "fp16", f"{torch.cuda.get_device_name(device)} has no bf16: fp16 with a gradient scaler"
+        )
     if device.type == "cpu":
         if native_bf16():
             return Choice("bf16", f"the CPU computes bf16 natively ({cpu_kind()})")

@@ -27,7 +27,7 @@ from torch import nn
 
 from action_core.errors import ConfigError, RegistryError
 
-__all__ = ["PART_KINDS", "compose_model", "expand_model"]
+__all__ = ["PART_KINDS", "compose_model", "expand_model", "without_downloads"]
 
 PART_KINDS: dict[str, str] = {"backbone": "backbone", "neck": "neck", "head": "head", "loss": "loss"}
 """Argument names built from registered components, and the component kind each is looked up in."""
@@ -152,3 +152,17 @@ def expand_model(name: str, **kwargs: Any) -> dict[str, Any]:
         raise ConfigError(
             f"model {name!r} cannot be built with {sorted(kwargs)}: {e}. Its arguments: {known}"
         ) from e
+
+
+def without_downloads(value: Any) -> Any:
+    """A copy of a description with ``pretrained`` off and ``weights`` removed everywhere: the model with
+    random weights, for counting and timing (nothing fetched)."""
+    if isinstance(value, Mapping):
+        return {
+            k: False if k == "pretrained" else without_downloads(v)
+            for k, v in value.items()
+            if k != "weights"
+        }
+    if isinstance(value, list):
+        return [without_downloads(v) for v in value]
+    return value

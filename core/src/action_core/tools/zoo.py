@@ -46,18 +46,6 @@ def _first(pipeline: list[Mapping[str, Any]], *types: str) -> Mapping[str, Any] 
     return next((step for step in pipeline if step.get("type") in types), None)
 
 
-def _no_downloads(value: Any) -> Any:
-    # The zoo counts with random weights: never fetch ImageNet or published checkpoints to do it.
-    if isinstance(value, Mapping):
-        return {
-            k: (False if k == "pretrained" else None if k == "weights" else _no_downloads(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_no_downloads(v) for v in value]
-    return value
-
-
 def _input_shape(model: Any, clip_len: int, clips: int, size: int) -> tuple[int, ...] | None:
     # One test view: a 2D model sees all the test clip's frames at once (TSN's 25 segments), a 3D model one
     # clip; MMAction2's model zoo counts FLOPs the same way.
@@ -76,6 +64,7 @@ def preset_rows(*, flops: bool = True) -> Iterator[PresetRow]:
     from action_core.config import load_source
     from action_core.engine.builders import build_model_from_config
     from action_core.engine.schema import ExperimentConfig
+    from action_core.models.compose import without_downloads
     from action_core.models.loading import find_published_weights
     from action_core.plugins.host import get_host
     from action_core.tools.flops import count_flops
@@ -118,7 +107,7 @@ def preset_rows(*, flops: bool = True) -> Iterator[PresetRow]:
                 row.update(weights=weights, metrics=dict(info.meta.get("metrics", {})))
         try:
             data = cfg.to_dict()
-            data["model"] = _no_downloads(data["model"])
+            data["model"] = without_downloads(data["model"])
             with torch.device("meta"):
                 model = build_model_from_config(ExperimentConfig.from_dict(data))
             row["params"] = sum(p.numel() for p in model.parameters())
