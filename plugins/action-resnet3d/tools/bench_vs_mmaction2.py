@@ -234,7 +234,8 @@ def main() -> None:
         from action_core.api import keep_freed_memory
 
         print("keep_freed_memory:", keep_freed_memory())
-    from action_resnet3d import load_mmaction2
+    from action_core.api import load_weights
+    from action_resnet3d import convert_mmaction2
 
     torch.manual_seed(0)
     rows = []
@@ -243,7 +244,7 @@ def main() -> None:
             continue
         mm = MMForward(MODELS.build(cfg))
         our = ours(name)
-        load_mmaction2(our, mm.recognizer.state_dict())
+        load_weights(our, mm.recognizer.state_dict(), converter=convert_mmaction2)
         x = torch.randn(shape)
         target = torch.tensor([1, 7])
         mm_eval, mm_train = step_fns(mm, x, target, fast=False)
@@ -251,7 +252,7 @@ def main() -> None:
         variants = {"mmaction2": (mm_eval, mm_train), "ours": (our_eval, our_train)}
         if not args.no_fast:
             fast_model = ours(name)
-            load_mmaction2(fast_model, mm.recognizer.state_dict())
+            load_weights(fast_model, mm.recognizer.state_dict(), converter=convert_mmaction2)
             variants["ours cl3d+bf16"] = step_fns(fast_model, x, target, fast=True)
         times: dict[str, dict[str, list[float]]] = {v: {"eval": [], "train": []} for v in variants}
         for fns in variants.values():  # warm-up (allocator, oneDNN primitive caches)
