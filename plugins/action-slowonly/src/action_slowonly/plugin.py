@@ -17,6 +17,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, "base_channels": 4},
         example_input=(1, 3, 4, 32, 32),
+        expand="action_slowonly.models:slowonly_r50_parts",
+        weights="action_slowonly.models:WEIGHTS",
     )
 
 
