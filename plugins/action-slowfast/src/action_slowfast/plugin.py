@@ -23,6 +23,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_TINY,
         example_input=(1, 3, 16, 32, 32),
+        expand="action_slowfast.models:slowfast_r50_parts",
+        weights="action_slowfast.models:WEIGHTS",
     )
     register(
         "slowfast_r50_8x8",
@@ -32,6 +34,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_TINY,
         example_input=(1, 3, 16, 32, 32),
+        expand="action_slowfast.models:slowfast_r50_8x8_parts",
+        weights="action_slowfast.models:WEIGHTS",
     )
 
 
