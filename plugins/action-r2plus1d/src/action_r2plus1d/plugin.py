@@ -17,6 +17,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, "base_channels": 2},
         example_input=(1, 3, 8, 32, 32),
+        expand="action_r2plus1d.models:r2plus1d_r34_parts",
+        weights="action_r2plus1d.models:WEIGHTS",
     )
     register(
         "r2plus1d_18",
@@ -26,6 +28,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5},
         example_input=(1, 3, 4, 16, 16),
+        expand="action_r2plus1d.models:r2plus1d_18_parts",
+        weights="action_r2plus1d.models:R2PLUS1D_18_WEIGHTS",
     )
 
 
@@ -36,6 +40,11 @@ def action_register_backbones(register) -> None:
         "action_r2plus1d.models:r2plus1d_backbone",
         summary="ResNet3d with (2+1)D factorised convolutions (MMAction2 ResNet2Plus1d)",
         example_kwargs={"depth": 18, "base_channels": 2},
+    )
+    register(
+        "resnet2plus1d_torchvision",
+        "action_r2plus1d.models:torchvision_r2plus1d_backbone",
+        summary="torchvision's R(2+1)D layout (45-channel stem, per-block widths, plain shortcuts), depth 18/34",
     )
 
 
