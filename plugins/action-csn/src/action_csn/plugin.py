@@ -18,6 +18,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, "depth": 50, **_TINY_BACKBONE},
         example_input=(1, 3, 8, 32, 32),
+        expand="action_csn.models:ircsn_r152_parts",
+        weights="action_csn.models:WEIGHTS",
     )
 
 
