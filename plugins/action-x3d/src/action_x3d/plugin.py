@@ -20,6 +20,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_TINY,
         example_input=(1, 3, 4, 32, 32),
+        expand="action_x3d.models:x3d_s_parts",
+        weights="action_x3d.models:WEIGHTS",
     )
     register(
         "x3d_m",
@@ -29,6 +31,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_TINY,
         example_input=(1, 3, 4, 32, 32),
+        expand="action_x3d.models:x3d_m_parts",
+        weights="action_x3d.models:WEIGHTS",
     )
 
 
