@@ -1,8 +1,11 @@
 """Side-by-side CPU timing of our 3D recognizers against MMAction2 1.2.0 (run by hand, never by pytest).
 
-    PYTHONPATH=core/src:plugins/action-resnet3d/src:plugins/action-i3d/src:plugins/action-slowonly/src:\
-plugins/action-slowfast/src:plugins/action-r2plus1d/src \
+    /work/side/models3d/bin/pip install -e core -e plugins/action-resnet3d -e plugins/action-i3d \
+        -e plugins/action-slowonly -e plugins/action-slowfast -e plugins/action-r2plus1d  # once
     /work/side/models3d/bin/python plugins/action-resnet3d/tools/bench_vs_mmaction2.py [--reps 3] [--models i3d,...]
+
+Our models are composed of registered parts, so the plugins must be installed (their entry points found), not
+merely on ``PYTHONPATH``.
 
 For each model: both implementations get the same weights (ours converted from MMAction2's state dict), the
 same input (batch 2, fp32, standard clip size) and alternate run by run (the order flips every repetition). "eval" is a no-grad forward in eval
