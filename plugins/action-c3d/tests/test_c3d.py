@@ -23,6 +23,8 @@ from action_core.api import (
     expand_model,
     export_model,
     find_published_weights,
+    get_registry,
+    load_preset,
     load_weights,
 )
 from action_testkit import PluginConformance
@@ -69,6 +71,7 @@ def test_weights_argument_and_export_round_trip():
     path = FIXTURES / "mmaction2_c3d_tiny.pt"
     reference = torch.load(path, weights_only=True)
     model = c3d(num_classes=5, **NARROW, out_dim=64, weights=str(path)).eval()
+    assert model.weights_report.ok
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
     assert set(export_mmaction2(model)) == set(reference["state_dict"])
@@ -201,3 +204,12 @@ def test_expanded_preset_gives_the_shorthands_outputs(config_show, config_model)
     x = torch.randn(2, 3, 16, 16, 16)
     with torch.no_grad():
         assert torch.equal(short(x), composed(x))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: "c3d" for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "c3d" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

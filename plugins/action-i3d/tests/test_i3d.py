@@ -12,6 +12,8 @@ from action_core.api import (
     compose_model,
     expand_model,
     find_published_weights,
+    get_registry,
+    load_preset,
     load_weights,
 )
 from action_i3d import WEIGHTS, i3d_r50, i3d_r50_parts
@@ -67,6 +69,7 @@ def test_weights_argument_loads_an_mmaction2_file():
     path = FIXTURES / "mmaction2_i3d_r50_tiny.pt"
     reference = torch.load(path, weights_only=True)
     model = i3d_r50(num_classes=5, base_channels=4, weights=str(path)).eval()
+    assert model.weights_report.ok
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
     with pytest.raises(CheckpointMismatchError, match="non_local_block"):
@@ -155,3 +158,12 @@ def test_expanded_preset_gives_the_shorthands_outputs(config_show, config_model)
     x = torch.randn(1, 3, 8, 32, 32)
     with torch.no_grad():
         assert torch.equal(short(x), composed(x))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: "i3d_r50" for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "i3d" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

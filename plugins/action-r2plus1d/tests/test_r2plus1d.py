@@ -12,6 +12,8 @@ from action_core.api import (
     compose_model,
     expand_model,
     find_published_weights,
+    get_registry,
+    load_preset,
     load_weights,
 )
 from action_r2plus1d import (
@@ -206,3 +208,12 @@ def test_expanded_preset_gives_the_shorthands_outputs(config_show, config_model)
     x = torch.randn(1, 3, 8, 32, 32)
     with torch.no_grad():
         assert torch.equal(short(x), composed(x))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: "r2plus1d_18" if "_18_" in name else "r2plus1d_r34" for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "r2plus1d" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

@@ -6,7 +6,14 @@ import pytest
 import torch
 import torchvision
 
-from action_core.api import compose_model, expand_model, find_published_weights, load_weights
+from action_core.api import (
+    compose_model,
+    expand_model,
+    find_published_weights,
+    get_registry,
+    load_preset,
+    load_weights,
+)
 from action_slowfast import (
     WEIGHTS,
     ResNet3dSlowFast,
@@ -203,3 +210,12 @@ def test_slowfast_r50_preset_expanded_gives_the_shorthands_outputs(config_show, 
         assert out.shape == (1, 400) and not torch.equal(out, composed(clip))  # other random weights
         composed.load_state_dict(short.state_dict())
         assert torch.equal(out, composed(clip))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: "slowfast_r50" if "_4x16x1_" in name else "slowfast_r50_8x8" for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "slowfast" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from action_core.api import compose_model, expand_model, find_published_weights, load_weights
+from action_core.api import (
+    compose_model,
+    expand_model,
+    find_published_weights,
+    get_registry,
+    load_preset,
+    load_weights,
+)
 from action_slowonly import WEIGHTS, convert_pytorchvideo_slow, slowonly_r50, slowonly_r50_parts
 from action_testkit import PluginConformance
 
@@ -143,3 +150,12 @@ def test_expanded_preset_gives_the_shorthands_outputs(config_show, config_model)
     x = torch.randn(1, 3, 4, 32, 32)
     with torch.no_grad():
         assert torch.equal(short(x), composed(x))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: "slowonly_r50" for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "slowonly" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

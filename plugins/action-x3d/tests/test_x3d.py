@@ -15,6 +15,8 @@ from action_core.api import (
     expand_model,
     export_model,
     find_published_weights,
+    get_registry,
+    load_preset,
     load_weights,
 )
 from action_testkit import PluginConformance
@@ -104,6 +106,7 @@ def test_weights_argument_and_export_round_trip(tmp_path):
     path = FIXTURES / "mmaction2_x3d_s_tiny.pt"
     reference = torch.load(path, weights_only=True)
     model = x3d_s(**TINY, weights=str(path)).eval()
+    assert model.weights_report.ok
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
     exported = export_mmaction2(model)
@@ -248,3 +251,12 @@ def test_expanded_preset_gives_the_shorthands_outputs(config_show, config_model)
     x = torch.randn(1, 3, 4, 32, 32)
     with torch.no_grad():
         assert torch.equal(short(x), composed(x))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: name[: len("x3d_s")] for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "x3d" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

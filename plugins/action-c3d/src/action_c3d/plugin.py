@@ -61,4 +61,5 @@ def action_register_presets(register) -> None:
         f"action_c3d:presets/{_PRESET}.toml",
         summary="MMAction2 recipe c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb",
         dataset="ucf101",
+        weights="c3d_16x1x1_ucf101_split1_mmaction2",
     )

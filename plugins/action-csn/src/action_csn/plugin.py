@@ -51,4 +51,5 @@ def action_register_presets(register) -> None:
         f"action_csn:presets/{_PRESET}.toml",
         summary="MMAction2 recipe ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb",
         dataset="kinetics400",
+        weights="ircsn_r152_ig65m_bnfrozen_32x2x1_kinetics400_mmaction2",
     )

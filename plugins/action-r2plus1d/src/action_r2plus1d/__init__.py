@@ -11,6 +11,7 @@ from typing import Any
 _EXPORTS = {
     "Conv2plus1d": "action_r2plus1d.models",
     "R2PLUS1D_18_WEIGHTS": "action_r2plus1d.models",
+    "R2PLUS1D_R34_WEIGHTS": "action_r2plus1d.models",
     "WEIGHTS": "action_r2plus1d.models",
     "convert_torchvision_r2plus1d": "action_r2plus1d.convert",
     "mid_channels": "action_r2plus1d.models",

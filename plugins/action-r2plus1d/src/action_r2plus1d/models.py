@@ -155,10 +155,6 @@ WEIGHTS: dict[str, WeightsInfo] = {
             "metrics": {"top1": 75.46, "top5": 92.28},
         },
     ),
-}
-
-
-R2PLUS1D_18_WEIGHTS: dict[str, WeightsInfo] = {
     "r2plus1d_18_kinetics400_torchvision": WeightsInfo(
         name="r2plus1d_18_kinetics400_torchvision",
         url="https://download.pytorch.org/models/r2plus1d_18-91a641e6.pth",
@@ -172,6 +168,11 @@ R2PLUS1D_18_WEIGHTS: dict[str, WeightsInfo] = {
         },
     ),
 }
+
+
+#: The published checkpoints of each model (its registered ``weights`` catalogue).
+R2PLUS1D_R34_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("r2plus1d_r34_")}
+R2PLUS1D_18_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("r2plus1d_18_")}
 
 
 def _i3d_head(num_classes: int, in_channels: int, dropout_ratio: float, init_std: float) -> dict[str, Any]:

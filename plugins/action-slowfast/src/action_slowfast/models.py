@@ -304,10 +304,14 @@ WEIGHTS: dict[str, WeightsInfo] = {
         "slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb_20220818-1cb6dfc8.pth",
         source="mmaction2",
         converter="mmaction2_slowfast",
-        builder_kwargs={"resample_rate": 4, "speed_ratio": 4, "fusion_kernel": 7},
         meta={"categories": "kinetics400", "metrics": {"top1": 76.80, "top5": 92.99}},
     ),
 }
+
+
+#: The published checkpoints of each model (its registered ``weights`` catalogue).
+SLOWFAST_R50_WEIGHTS = {name: info for name, info in WEIGHTS.items() if "_4x16x1_" in name}
+SLOWFAST_R50_8X8_WEIGHTS = {name: info for name, info in WEIGHTS.items() if "_8x8x1_" in name}
 
 
 def slowfast_r50_parts(

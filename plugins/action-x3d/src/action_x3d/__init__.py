@@ -14,6 +14,8 @@ _EXPORTS = {
     "WEIGHTS": "action_x3d.models",
     "X3D": "action_x3d.models",
     "X3DHead": "action_x3d.models",
+    "X3D_M_WEIGHTS": "action_x3d.models",
+    "X3D_S_WEIGHTS": "action_x3d.models",
     "convert_mmaction2": "action_x3d.convert",
     "convert_pytorchvideo": "action_x3d.convert",
     "export_mmaction2": "action_x3d.convert",

@@ -377,6 +377,11 @@ WEIGHTS: dict[str, WeightsInfo] = {
 }
 
 
+#: The published checkpoints of each model (its registered ``weights`` catalogue).
+X3D_S_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("x3d_s_")}
+X3D_M_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("x3d_m_")}
+
+
 def x3d_backbone(**kwargs: Any) -> X3D:
     """MMAction2's X3D configuration (``gamma_w=1, gamma_b=2.25, gamma_d=2.2``); keywords as ``X3D``."""
     return X3D(**kwargs)
