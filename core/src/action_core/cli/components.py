@@ -122,7 +122,34 @@ def expanded_model_table(model: dict) -> dict:
     if spec:
         table["args"] = spec
     table.update(parts)
+    _check_nones(spec, "model", "model", spec_type=table["type"])
+    for name, part in parts.items():
+        _check_nones(part, PART_KINDS[name], f"model.{name}")
     return _drop_none(table)
+
+
+def _check_nones(table: dict, kind: str, where: str, *, spec_type: str | None = None) -> None:
+    """TOML has no null: a ``None`` is left out, which is right only where it is the builder's default."""
+    import inspect
+
+    from action_core.errors import ConfigError
+    from action_core.models.compose import PART_KINDS
+
+    nones = [k for k, v in table.items() if v is None]
+    if not nones:
+        return
+    builder = get_registry().load(kind, spec_type or table["type"])
+    params = inspect.signature(builder).parameters
+    for key in nones:
+        default = params[key].default if key in params else None
+        if default is not None and default is not inspect.Parameter.empty:
+            raise ConfigError(
+                f"{where}.{key} is None, which a TOML config cannot hold, and {kind} "
+                f"{spec_type or table['type']!r} defaults it to {default!r}: the expanded config would differ"
+            )
+    for key, value in table.items():
+        if isinstance(value, dict) and key in PART_KINDS and "type" in value:
+            _check_nones(value, PART_KINDS[key], f"{where}.{key}")
 
 
 def _drop_none(value: object) -> object:

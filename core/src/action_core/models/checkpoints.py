@@ -89,11 +89,11 @@ class ConversionReport:
 def extract_state_dict(checkpoint: Mapping[str, object]) -> dict[str, torch.Tensor]:
     """The tensor state dict inside a loaded checkpoint.
 
-    Accepts a bare state dict or a dict holding one under ``state_dict`` (MMAction2, MMEngine) or
-    ``model`` (our engine); a DataParallel/DDP ``module.`` prefix is removed.
+    Accepts a bare state dict or a dict holding one under ``state_dict`` (MMAction2, MMEngine), ``model``
+    (our engine) or ``model_state`` (PySlowFast); a DataParallel/DDP ``module.`` prefix is removed.
     """
     inner: object = checkpoint
-    for key in ("state_dict", "model"):
+    for key in ("state_dict", "model", "model_state"):  # MMAction2/MMEngine, ours, PySlowFast
         if isinstance(inner, Mapping) and key in inner and isinstance(inner[key], Mapping):
             inner = inner[key]
             break

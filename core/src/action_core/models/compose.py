@@ -10,8 +10,9 @@ components of that kind, whichever plugin provides them::
      "head": {"type": "tsm_head", "num_classes": 400, "in_channels": 2048, "num_segments": 8},
      "weights": "tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb"}
 
-``weights`` (and ``weights_backbone_only``) at the top are loaded with
-:func:`~action_core.models.loading.load_weights` once the model is built. A registered model builder may
+``weights`` (with ``weights_backbone_only`` and ``weights_converter``, a registered converter name that
+spares guessing) at the top are loaded with :func:`~action_core.models.loading.load_weights` once the model
+is built. A registered model builder may
 declare an ``expand`` function (its registration field) that returns this description for its keyword
 arguments: ``action-run config show NAME --expand`` prints it, and the builder builds through it.
 """
@@ -32,7 +33,7 @@ __all__ = ["PART_KINDS", "compose_model", "expand_model", "without_downloads"]
 PART_KINDS: dict[str, str] = {"backbone": "backbone", "neck": "neck", "head": "head", "loss": "loss"}
 """Argument names built from registered components, and the component kind each is looked up in."""
 
-_INIT_KEYS = ("weights", "weights_backbone_only")
+_INIT_KEYS = ("weights", "weights_backbone_only", "weights_converter")
 
 
 def _registry() -> Any:
@@ -126,7 +127,10 @@ def compose_model(
         from action_core.models.loading import load_weights
 
         report = load_weights(
-            model, init["weights"], backbone_only=bool(init.get("weights_backbone_only", False))
+            model,
+            init["weights"],
+            converter=init.get("weights_converter"),
+            backbone_only=bool(init.get("weights_backbone_only", False)),
         )
         model.weights_report = report  # what loading found, key by key
     return model

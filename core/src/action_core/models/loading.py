@@ -41,14 +41,20 @@ class WeightsError(ActionError):
     """Weights could not be found, read or matched to the model."""
 
 
-def read_checkpoint(source: str | os.PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
-    """A loaded checkpoint: ``source`` itself when it is a mapping, else the file read with
-    ``weights_only=True`` (pickled code is refused with an error naming the file)."""
+def read_checkpoint(
+    source: str | os.PathLike[str] | Mapping[str, Any], *, progress: bool = False
+) -> Mapping[str, Any]:
+    """A loaded checkpoint: ``source`` itself when it is a mapping, else the file (or ``http(s)://`` URL,
+    downloaded once into torch's hub cache) read with ``weights_only=True`` (pickled code is refused with an
+    error naming the file)."""
     if isinstance(source, Mapping):
         return source
     from action_core.engine.checkpoint import load_checkpoint
 
-    return load_checkpoint(source)
+    text = os.fspath(source)
+    if text.startswith(("http://", "https://")):
+        return load_checkpoint(_download(text, progress=progress))
+    return load_checkpoint(text)
 
 
 def find_published_weights(name: str) -> tuple[WeightsInfo, str] | None:
