@@ -74,7 +74,7 @@ _converter.register_structure_hook_factory(lambda cl: typing.get_origin(cl) is l
 
 
 def _attrs_hook_factory(cl: type) -> Any:
-    inner = cattrs.gen.make_dict_structure_fn(cl, _converter, _cattrs_forbid_extra_keys=True)
+    inner: Any = cattrs.gen.make_dict_structure_fn(cl, _converter, _cattrs_forbid_extra_keys=True)
 
     def hook(value: Any, _: Any) -> Any:
         if not isinstance(value, Mapping):

@@ -15,6 +15,7 @@ its real name, and unpacking the same archive again over an interrupted one give
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import shutil
@@ -300,7 +301,7 @@ def _tar_members(archive: str, tf: tarfile.TarFile) -> Iterator[_Member]:
         elif info.islnk():
             yield _Member(name, "hardlink", info.linkname)
         elif info.isfile():
-            yield _Member(name, "file", open=lambda info=info: tf.extractfile(info))  # type: ignore[misc]
+            yield _Member(name, "file", open=functools.partial(_tar_file, tf, info))
         else:
             raise _special(archive, info.name)
 
@@ -326,7 +327,7 @@ def _zip_like_members(archive: str, zf: Any) -> Iterator[_Member]:
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
             raise _special(archive, info.filename)
         else:
-            yield _Member(name, "file", open=lambda info=info: zf.open(info))
+            yield _Member(name, "file", open=functools.partial(zf.open, info))
 
 
 def _open_archive(path: str) -> tuple[Any, Callable[[str, Any], Iterator[_Member]]]:
@@ -402,3 +403,10 @@ def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]
             os.replace(tmp, dest)
             written.append(m.name)
         return written
+
+
+def _tar_file(tf: tarfile.TarFile, info: tarfile.TarInfo) -> IO[bytes]:
+    handle = tf.extractfile(info)
+    if handle is None:
+        raise ArchiveError(f"tar member {info.name!r} has no data to read")
+    return handle

@@ -49,7 +49,7 @@ ACTIVITYNET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 #: ``np.linspace(0.3, 0.7, 5)``.
 THUMOS14_TIOU_THRESHOLDS = np.linspace(0.3, 0.7, 5)
 
-_trapezoid = getattr(np, "trapezoid", None) or np.trapz
+_trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")  # noqa: B009 (NumPy < 2 has trapz only)
 
 
 @dataclass(frozen=True)

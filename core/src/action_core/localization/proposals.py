@@ -172,8 +172,8 @@ def bmn_proposals(start_scores: Any, end_scores: Any, confidence_map: Any) -> np
     start_ok = boundary_candidates(start, kind="start")
     end_ok = boundary_candidates(end, kind="end")
     durations = cmap.shape[1]
-    dur_idx, start_idx = np.meshgrid(np.arange(durations), np.arange(tscale), indexing="ij")
-    dur_idx, start_idx = dur_idx.reshape(-1), start_idx.reshape(-1)
+    dur_grid, start_grid = np.meshgrid(np.arange(durations), np.arange(tscale), indexing="ij")
+    dur_idx, start_idx = dur_grid.reshape(-1), start_grid.reshape(-1)
     end_idx = start_idx + dur_idx + 1
     valid = end_idx < tscale
     dur_idx, start_idx, end_idx = dur_idx[valid], start_idx[valid], end_idx[valid]

@@ -14,6 +14,11 @@ from torch import nn
 __all__ = ["BCELossWithLogits", "CrossEntropyLoss"]
 
 
+def _class_weight(module: nn.Module) -> torch.Tensor | None:
+    weight = getattr(module, "class_weight", None)
+    return weight if isinstance(weight, torch.Tensor) else None
+
+
 def _class_weight_buffer(module: nn.Module, class_weight: Sequence[float] | None) -> None:
     weight = None if class_weight is None else torch.as_tensor(list(class_weight), dtype=torch.float32)
     module.register_buffer("class_weight", weight, persistent=False)
@@ -47,7 +52,7 @@ class CrossEntropyLoss(nn.Module):
             raise ValueError(
                 f"soft targets must have the logits' shape {tuple(logits.shape)}, got {tuple(target.shape)}"
             )
-        loss = F.cross_entropy(logits, target, weight=self.class_weight, label_smoothing=self.label_smoothing)
+        loss = F.cross_entropy(logits, target, weight=_class_weight(self), label_smoothing=self.label_smoothing)
         return loss * self.loss_weight
 
     def extra_repr(self) -> str:
@@ -69,7 +74,7 @@ class BCELossWithLogits(nn.Module):
                 f"multi-label targets must have the logits' shape {tuple(logits.shape)}, "
                 f"got {tuple(target.shape)}; pass multi-hot float labels (dataset multi_label=True)"
             )
-        loss = F.binary_cross_entropy_with_logits(logits, target.to(logits.dtype), weight=self.class_weight)
+        loss = F.binary_cross_entropy_with_logits(logits, target.to(logits.dtype), weight=_class_weight(self))
         return loss * self.loss_weight
 
     def extra_repr(self) -> str:

@@ -53,7 +53,7 @@ def _shapes(value: Any) -> Shape | tuple[Shape, ...] | None:
     if value is None:
         return None
     if isinstance(value, Sequence) and value and all(isinstance(v, Sequence) for v in value):
-        return tuple(_shape(v) for v in value)  # type: ignore[misc]
+        return tuple(_shape(v) or () for v in value)
     return _shape(value)
 
 
@@ -106,7 +106,9 @@ class ComponentSpec:
         out = {}
         for field in attrs.fields(type(self)):
             value = getattr(self, field.name)
-            default = field.default.factory() if isinstance(field.default, attrs.Factory) else field.default  # type: ignore[union-attr]
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = default.factory()
             if field.name != "summary" and value != default:
                 out[field.name] = value
         return out
@@ -269,7 +271,7 @@ def make_spec(kind: str, name: str, fields: Mapping[str, Any]) -> ComponentSpec:
     for key, value in fields.items():
         convert = by_name[key].converter
         try:
-            if convert is not None:
+            if callable(convert):
                 convert(value)
             elif by_name[key].type in (bool, "bool") and not isinstance(value, bool):
                 raise TypeError(f"must be true or false, got {value!r}")

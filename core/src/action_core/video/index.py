@@ -93,7 +93,12 @@ def demux_packets(
     ``keep_bytes`` (else None) and ``inspect(bytes)`` of each packet when ``inspect`` is given.
     Timestamps a packet lacks are ``NO_TS``. Raises ``TimeoutError`` past ``deadline`` (monotonic).
     """
-    pts, dts, key, dur, sizes, corrupt = [], [], [], [], [], []
+    pts: list[int] = []
+    dts: list[int] = []
+    key: list[bool] = []
+    dur: list[int] = []
+    sizes: list[int] = []
+    corrupt: list[int] = []
     kept: list[av.Packet] | None = []
     inspected: list[Any] | None = [] if inspect is not None else None
     total = 0
@@ -110,7 +115,7 @@ def demux_packets(
                 kept.append(packet)
         if damaged:
             corrupt.append(len(pts))
-        if inspected is not None:
+        if inspected is not None and inspect is not None:
             inspected.append(inspect(bytes(packet)))
         pts.append(NO_TS if packet.pts is None else packet.pts)
         dts.append(NO_TS if packet.dts is None else packet.dts)

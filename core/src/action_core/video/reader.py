@@ -142,7 +142,7 @@ class VideoReader:
             self.source_height = int(stream.codec_context.height)
             self.source_width = int(stream.codec_context.width)
             self.time_base: Fraction = stream.time_base or Fraction(1, 1)
-            self.rotation = container_rotation(self.path, self._container) if self.autorotate else 0
+            self.rotation = container_rotation(self.path, self._c) if self.autorotate else 0
             self._build_index(stream)
         self.short_side = short_side
         self._scaled_size = _output_size(self.source_height, self.source_width, short_side)
@@ -216,7 +216,7 @@ class VideoReader:
 
     def _build_index(self, stream: av.VideoStream) -> None:
         deadline = time.monotonic() + self.timeout
-        fmt = self._container.format.name.split(",")
+        fmt = self._c.format.name.split(",")
         is_avi = "avi" in fmt
         codec = stream.codec_context.codec
         part2 = codec.name == "mpeg4"
@@ -228,7 +228,7 @@ class VideoReader:
         inspect = Mpeg4VopReader(stream.codec_context.extradata) if (is_avi and part2) else None
         try:
             demuxed = demux_packets(
-                self._container,
+                self._c,
                 stream,
                 deadline=deadline,
                 keep_bytes=PACKET_CACHE_BYTES,
@@ -354,6 +354,17 @@ class VideoReader:
         return n
 
     # -- properties --------------------------------------------------------------------------------
+
+    @property
+    def _c(self) -> av.container.InputContainer:
+        if self._container is None:
+            raise VideoDecodeError(f"reader for {self.path!r} is closed", path=self.path, cause="closed")
+        return self._container
+
+    @property
+    def _ix(self) -> PacketIndex:
+        assert self._index is not None, "index-only path taken without an index"
+        return self._index
 
     @property
     def fps(self) -> float:
@@ -587,12 +598,12 @@ class VideoReader:
         self, bounds: np.ndarray, rng: np.random.Generator, snap: bool, stats: DecodeStats, deadline: float
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         n = bounds.shape[0]
-        uniform = rng.random(n)
+        uniform = np.asarray(rng.random(n))
         if self._index is None:
             # Without timestamps nothing can be skipped: read the drawn positions exactly.
-            draws = bounds[:, 0] + (uniform * (bounds[:, 1] - bounds[:, 0])).astype(np.int64)
-            got = self._decode_exact(np.unique(draws), stats, deadline)
-            return draws, [got[int(d)] for d in draws]
+            drawn = bounds[:, 0] + (uniform * (bounds[:, 1] - bounds[:, 0])).astype(np.int64)
+            got = self._decode_exact(np.unique(drawn), stats, deadline)
+            return drawn, [got[int(d)] for d in drawn]
         chosen = np.zeros(n, dtype=np.int64)
         draws = np.zeros(n, dtype=np.int64)
         frames: list[av.VideoFrame | None] = [None] * n
@@ -600,7 +611,8 @@ class VideoReader:
         for k in range(n):
             s, e = int(bounds[k, 0]), int(bounds[k, 1])
             lo = self._snap_start(s, e) if snap else s
-            u = draws[k] = lo + int(uniform[k] * (e - lo))
+            u = lo + int(uniform[k] * (e - lo))
+            draws[k] = u
             # Any frame of the segment will do: when the decoder has already passed the draw (a skipped
             # frame), go on from where it is rather than seek back for it.
             aim = self._frontier + 1 if lo <= self._frontier + 1 < e and u <= self._frontier else u
@@ -621,18 +633,20 @@ class VideoReader:
             if best is not None:
                 chosen[k], frames[k] = best
         missing = [k for k in range(n) if frames[k] is None]
-        arrays = [self._to_array(f) if f is not None else None for f in frames]
-        if missing:
-            exact = self._decode_exact(np.unique(draws[missing]), stats, deadline)
-            for k in missing:
+        exact = self._decode_exact(np.unique(draws[missing]), stats, deadline) if missing else {}
+        arrays: list[np.ndarray] = []
+        for k, picked in enumerate(frames):
+            if picked is None:
                 chosen[k] = draws[k]
-                arrays[k] = exact[int(draws[k])]
+                arrays.append(exact[int(draws[k])])
+            else:
+                arrays.append(self._to_array(picked))
         return chosen, arrays
 
     def _snap_start(self, s: int, e: int) -> int:
         """First display index to draw from in segment [s, e): s, or the last keyframe inside the
         segment when drawing from there costs less on average (costs: bytes of packets to decode)."""
-        ix = self._index
+        ix = self._ix
         entries = ix.start_key[s:e]
         changes = np.flatnonzero(entries != entries[-1])
         if not changes.size:
@@ -650,7 +664,7 @@ class VideoReader:
         return k_lo if cost[k_lo - s :].mean() < cost.mean() else s
 
     def _pts_of_display(self, d: int) -> int:
-        return int(self._index.display_ident[d])
+        return int(self._ix.display_ident[d])
 
     def _unyield(self, disp: int, frame: av.VideoFrame) -> None:
         self._pending.appendleft((disp, frame))
@@ -685,18 +699,18 @@ class VideoReader:
                     f"decoding stalled: {stats.packets_fed} packets fed in {self.timeout:.0f} s"
                 )
             try:
-                item = self._read_packet()
+                read = self._read_packet()
             except _InexactSeek:
                 self._exhausted = True  # force a fresh start for whatever is still wanted
                 return
-            if item is None:
+            if read is None:
                 if self._exhausted:
                     return
                 frames = cc.decode(None)
                 self._exhausted = True
             else:
                 stats.packets_read += 1
-                ordinal, packet = item
+                ordinal, packet = read
                 if self._index is not None and self._skip_ok:
                     skip = "NONREF" if skip_all or packet.pts not in keep else "DEFAULT"
                     if skip != self._skip:
@@ -712,11 +726,12 @@ class VideoReader:
                     disp = self._out_count
                     self._out_count += 1
                 else:
-                    disp = self._disp_of_ident.get(frame.pts)
-                    if disp is None:
+                    found = self._disp_of_ident.get(-1 if frame.pts is None else frame.pts)
+                    if found is None:
                         if self._index.synthetic:
                             raise _IndexMismatch(f"the decoder output a frame for packet pts {frame.pts}")
                         continue
+                    disp = found
                     if disp <= self._last_out:
                         raise _IndexMismatch(
                             f"the decoder output frame {disp} after frame {self._last_out}, "
@@ -761,7 +776,7 @@ class VideoReader:
         self._call_start_ord = min(self._call_start_ord, key_ord)
 
     def _seek_to_packet(self, key_ord: int, stats: DecodeStats) -> None:
-        ix = self._index
+        ix = self._ix
         if self._packets is not None:
             self._reset_decoder()
             self._next_ord = key_ord
@@ -776,7 +791,7 @@ class VideoReader:
         for key in np.flatnonzero(ix.keyframe[: key_ord + 1])[::-1][:2]:
             candidates += [int(t) for t in (ix.pts[key], ix.dts[key]) if t != NO_TS]
         for ts in candidates if self._seekable else []:
-            self._container.seek(ts, stream=self._stream, backward=True, any_frame=False)
+            self._c.seek(ts, stream=self._stream, backward=True, any_frame=False)
             self._reset_decoder()
             try:
                 while True:
@@ -819,7 +834,7 @@ class VideoReader:
             self._open_container()
             return
         try:
-            self._container.seek(0)
+            self._c.seek(0)
         except av.error.FFmpegError:
             self._open_container()
             return
@@ -853,9 +868,11 @@ class VideoReader:
             if ix is None:
                 ordinal = self._next_ord
             else:
-                ordinal = self._ord_of_key.get(packet.dts if ix.synthetic else packet.pts)
-                if ordinal is None:
+                key = packet.dts if ix.synthetic else packet.pts
+                known = None if key is None else self._ord_of_key.get(key)
+                if known is None:
                     continue  # a partial packet after an inexact seek: not part of the stream's frames
+                ordinal = known
                 if packet.size != self._sizes[ordinal]:
                     # Not the packet the index knows under this timestamp: seeking is not exact here.
                     self._seekable = False
@@ -868,7 +885,7 @@ class VideoReader:
 
     def _demux_filtered(self) -> Iterator[av.Packet]:
         """The video packets as the index saw them: non-empty, through the bitstream filter if any."""
-        for packet in self._container.demux(self._stream):
+        for packet in self._c.demux(self._stream):
             if packet.size == 0:
                 continue
             for out in self._bsf.filter(packet) if self._bsf is not None else (packet,):
@@ -912,7 +929,7 @@ class VideoReader:
         def __enter__(self) -> None:
             return None
 
-        def __exit__(self, typ: type | None, exc: BaseException | None, tb: object) -> bool:
+        def __exit__(self, typ: type | None, exc: BaseException | None, tb: object) -> bool:  # type: ignore[exit-return]
             if exc is None or isinstance(exc, VideoDecodeError):
                 return False
             if isinstance(exc, (ValueError, TypeError)) and not isinstance(exc, av.error.FFmpegError):
