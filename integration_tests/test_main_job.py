@@ -39,7 +39,9 @@ def test_tsm_learns_motion_while_tsn_stays_near_chance(tmp_path, capsys):
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     top1 = {run["model"]: run["top1"] for run in summary["runs"]}
     # 4 classes: chance is 0.25. TSN averages frames, whose distribution does not depend on the class.
-    assert top1["tsm_r18"] >= 0.8, top1  # measured 0.90 here
+    # Measured 0.90 on one CPU kind and 0.79 on another (AVX-512 without BF16: other fp32 kernels, another
+    # trajectory over 24 test clips); the old stop-13 commit gives the same 0.79 there.
+    assert top1["tsm_r18"] >= 0.7, top1
     assert top1["tsn_r18"] <= 0.45, top1
     assert top1["tsm_r18"] - top1["tsn_r18"] >= 0.4, top1
     video = summary["predict_demo"]
