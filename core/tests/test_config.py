@@ -100,3 +100,15 @@ def test_overrides_index_into_lists():
     assert apply_overrides(data, ["data.pipeline[1].size=96"])["data"]["pipeline"][1]["size"] == 96
     with pytest.raises(ConfigError, match="list of 2 items"):
         apply_overrides(data, ["data.pipeline[5].size=1"])
+
+
+def test_delete_replaces_a_base_table_instead_of_merging(tmp_path):
+    base = tmp_path / "base.toml"
+    base.write_text('[data.train.args]\nvideos_per_class = 40\nsize = 64\n[optim]\nlr = 0.1\nmomentum = 0.9\n')
+    child = tmp_path / "child.toml"
+    child.write_text(
+        '_base_ = "base.toml"\n[data.train.args]\n_delete_ = true\nann_file = "train.txt"\n[optim]\nlr = 0.01\n'
+    )
+    data = load_source(child)
+    assert data["data"]["train"]["args"] == {"ann_file": "train.txt"}  # replaced, the base's keys gone
+    assert data["optim"] == {"lr": 0.01, "momentum": 0.9}  # merged as before

@@ -1,7 +1,8 @@
 """Typed configuration: files (TOML, or YAML when PyYAML is installed), presets, dotted overrides.
 
 Configs are data, never executed. A config source is a file path or the name of a registered preset.
-Either may name a base with ``_base_ = "other_preset_or_path"``; the child's keys are merged over the
+Either may name a base with ``_base_ = "other_preset_or_path"``; a table of the child with ``_delete_ = true``
+replaces the base's table instead of being merged into it. The child's keys are merged over the
 base's (tables merged recursively, everything else replaced). Overrides from the command line are
 ``dotted.key=value`` strings whose value is read as a TOML value (``0.01``, ``true``, ``[1, 2]``,
 ``"text"``) or, when that fails, as a bare string; the structuring step then converts and validates it
@@ -28,6 +29,7 @@ from action_core.errors import ConfigError, RegistryError
 
 T = TypeVar("T")
 BASE_KEY = "_base_"
+DELETE_KEY = "_delete_"
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
 
@@ -152,14 +154,24 @@ def load_preset(name: str) -> dict[str, Any]:
 
 
 def merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
-    """Child over base: nested tables merge, other values replace."""
+    """Child over base: nested tables merge, other values replace. A child table holding
+    ``_delete_ = true`` replaces the base's table of that name instead of merging into it (MMAction2's
+    ``_delete_=True``), e.g. to give a dataset other arguments than the base's."""
     out = copy.deepcopy(dict(base))
     for key, value in child.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+        if isinstance(value, Mapping) and value.get(DELETE_KEY) is True:
+            out[key] = _without_delete(value)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
             out[key] = merge(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = _without_delete(value)
     return out
+
+
+def _without_delete(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_delete(v) for k, v in value.items() if k != DELETE_KEY}
+    return copy.deepcopy(value)
 
 
 def load_source(source: str | Path, *, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
