@@ -104,7 +104,9 @@ def test_overrides_index_into_lists():
 
 def test_delete_replaces_a_base_table_instead_of_merging(tmp_path):
     base = tmp_path / "base.toml"
-    base.write_text('[data.train.args]\nvideos_per_class = 40\nsize = 64\n[optim]\nlr = 0.1\nmomentum = 0.9\n')
+    base.write_text(
+        "[data.train.args]\nvideos_per_class = 40\nsize = 64\n[optim]\nlr = 0.1\nmomentum = 0.9\n"
+    )
     child = tmp_path / "child.toml"
     child.write_text(
         '_base_ = "base.toml"\n[data.train.args]\n_delete_ = true\nann_file = "train.txt"\n[optim]\nlr = 0.01\n'

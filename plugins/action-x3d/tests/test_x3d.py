@@ -134,30 +134,9 @@ def test_components_compose_through_the_registry():
 
 
 # MMAction2's X3D figures (metafile.yml) are MMAction2 0.x / mmcv 1.x counts: convolutions and linear layers
-# plus 2 per element for affine batch norm, 1 per ReLU output and 1 per pooled input element. They reproduce
-# exactly with these shapes (X3D-S: 13x192x192; X3D-M: 16x256x256, MMAction2's test crop). count_flops gives
-# the convolution/linear term, which for this depthwise network is ~4.8 % below the total, so the remaining
-# terms are added by the same rules here.
-def _mmcv_elementwise_terms(model, shape):
-    total = 0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            total += inputs[0].numel() * (2 if module.affine else 1)
-        elif isinstance(module, nn.ReLU):
-            total += output.numel()
-        elif isinstance(module, (nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d)):
-            total += inputs[0].numel()
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    with torch.no_grad():
-        model(torch.zeros(shape))
-    for handle in handles:
-        handle.remove()
-    return total
-
-
+# plus 2 per element for affine batch norm, 1 per ReLU output and 1 per pooled input element (core's
+# FlopReport.mmcv_macs). They reproduce exactly with these shapes (X3D-S: 13x192x192; X3D-M: 16x256x256,
+# MMAction2's test crop); the convolution/linear term alone is ~4.8 % below for this depthwise network.
 @pytest.mark.parametrize(
     ("builder", "shape", "published"),
     [(x3d_s, (1, 3, 13, 192, 192), 2_967_543_760), (x3d_m, (1, 3, 16, 256, 256), 6_490_866_832)],
@@ -165,8 +144,8 @@ def _mmcv_elementwise_terms(model, shape):
 def test_flops_match_the_mmaction2_model_zoo(builder, shape, published):
     with torch.device("meta"):  # shapes only: no memory, no arithmetic
         model = builder(num_classes=400).eval()
-        macs = count_flops(model, shape).macs
-        total = macs + _mmcv_elementwise_terms(model, shape)
+        report = count_flops(model, shape)
+        macs, total = report.macs, report.mmcv_macs
     assert abs(total - published) / published <= 0.02, f"{total / 1e9:.4f} G vs published {published / 1e9} G"
     assert 0.94 < macs / published < 0.96  # convolutions and linear layers alone
 

@@ -52,7 +52,9 @@ class CrossEntropyLoss(nn.Module):
             raise ValueError(
                 f"soft targets must have the logits' shape {tuple(logits.shape)}, got {tuple(target.shape)}"
             )
-        loss = F.cross_entropy(logits, target, weight=_class_weight(self), label_smoothing=self.label_smoothing)
+        loss = F.cross_entropy(
+            logits, target, weight=_class_weight(self), label_smoothing=self.label_smoothing
+        )
         return loss * self.loss_weight
 
     def extra_repr(self) -> str:
