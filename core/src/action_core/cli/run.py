@@ -48,11 +48,6 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision")
     parser.add_argument("--seed", type=int, help="random seed (sets train.seed)")
     args = parser.parse_args(argv)
-    from action_core.cli.localize import delegate
-
-    delegated = delegate("train", args.config, argv)
-    if delegated is not None:
-        return delegated
     from action_core.engine.commands import run_train
 
     metrics = run_train(
@@ -72,21 +67,20 @@ def train_main(argv: list[str]) -> int:
 
 
 def test_main(argv: list[str]) -> int:
-    """Evaluate a checkpoint with multi-view testing."""
+    """Evaluate a checkpoint on the test split (multi-view for recognizers)."""
     parser = argparse.ArgumentParser(
         prog="action-run test", description="Evaluate a checkpoint on a test split."
     )
     parser.add_argument("config", help="preset name or config file the checkpoint was trained with")
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--views", help="clips x crops, e.g. 10x3 (default: the config's test pipeline)")
-    parser.add_argument("--out", help="write per-sample scores and the metrics to this JSON file")
+    parser.add_argument(
+        "--out",
+        help="write per-sample scores and the metrics to this JSON file (a localizer: its proposals as an "
+        "ActivityNet results JSON)",
+    )
     _common(parser)
     args = parser.parse_args(argv)
-    from action_core.cli.localize import delegate
-
-    delegated = delegate("test", args.config, argv)
-    if delegated is not None:
-        return delegated
     from action_core.engine.commands import run_test
 
     metrics = run_test(
