@@ -110,6 +110,7 @@ _NAMES: dict[str, str] = {
     "Trainer": "action_core.engine.trainer",
     "evaluate": "action_core.engine.inference",
     "predict_per_video": "action_core.engine.inference",
+    "make_eval_loader": "action_core.engine.inference",
     "load_experiment": "action_core.engine.commands",
     "default_work_dir": "action_core.engine.commands",
     "run_train": "action_core.engine.commands",

@@ -209,6 +209,9 @@ class Trainer:
         self.epoch = 0
         self.iteration = 0
         self.batch_in_epoch = 0
+        # (sum, count) of the current epoch's losses over every rank up to batch_in_epoch, kept in mid-epoch
+        # checkpoints so that a resumed epoch reports the loss of all its batches
+        self.epoch_loss_sum: tuple[float, int] = (0.0, 0)
         self.best: dict[str, Any] = {"metric": train_cfg.best_metric, "value": None, "epoch": None}
         self.history: dict[str, list[list[float]]] = {}
         self.last_val: Predictions | VideoPredictions | None = None
@@ -240,6 +243,7 @@ class Trainer:
             "epoch": self.epoch,
             "iteration": self.iteration,
             "batch_in_epoch": self.batch_in_epoch,
+            "epoch_loss_sum": list(self.epoch_loss_sum),
             "rng": capture_rng_state(),
             "best": dict(self.best),
             "history": {k: [list(p) for p in v] for k, v in self.history.items()},
@@ -277,6 +281,8 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.iteration = int(state["iteration"])
         self.batch_in_epoch = int(state.get("batch_in_epoch", 0))
+        loss_sum, loss_count = state.get("epoch_loss_sum", (0.0, 0))
+        self.epoch_loss_sum = (float(loss_sum), int(loss_count)) if self.batch_in_epoch else (0.0, 0)
         self.best = dict(state.get("best", self.best))
         self.history = {k: [list(p) for p in v] for k, v in state.get("history", {}).items()}
         self.last_metrics = dict(state.get("last_metrics", {}))
@@ -338,7 +344,9 @@ class Trainer:
         self.train_loader.generator.manual_seed(cfg.train.seed * 100_003 + self.epoch * 1_009 + self.rank)
         self.train_model.train()
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
-        total, count, window_count = 0.0, 0, 0
+        # a resumed epoch starts from the sums its checkpoint holds (counted once, on rank 0)
+        total, count = self.epoch_loss_sum if self.rank == 0 else (0.0, 0)
+        window_count = 0
         window: dict[str, float] = {}
         tick = time.perf_counter()
         bar = tqdm(
@@ -393,10 +401,13 @@ class Trainer:
                     window, window_count, tick = {}, 0, time.perf_counter()
                 every = cfg.train.ckpt_interval_iters
                 if every and self.iteration % every == 0 and self.batch_in_epoch < self.iters_per_epoch:
+                    self.epoch_loss_sum = _sum_over_ranks(total, count, self.device)
                     self._save(epoch_end=False, improved=False)
         finally:
             bar.close()
-        return _mean_over_ranks(total, count, self.device)
+        self.epoch_loss_sum = (0.0, 0)
+        loss_sum, loss_count = _sum_over_ranks(total, count, self.device)
+        return loss_sum / loss_count if loss_count else float("nan")
 
     def _sync_buffers(self) -> None:
         # DDP broadcasts buffers (BN running stats) from rank 0 only at the start of each forward, so after
@@ -539,14 +550,14 @@ class Trainer:
             )
 
 
-def _mean_over_ranks(total: float, count: int, device: torch.device) -> float:
+def _sum_over_ranks(total: float, count: int, device: torch.device) -> tuple[float, int]:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         tensor = torch.tensor([total, float(count)], dtype=torch.float64, device=device)
         dist.all_reduce(tensor)
-        total, count = float(tensor[0]), int(tensor[1])
-    return total / count if count else float("nan")
+        return float(tensor[0]), int(tensor[1])
+    return total, count
 
 
 def _save_config(cfg: ExperimentConfig, path: Path) -> None:
