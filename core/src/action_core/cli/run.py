@@ -20,15 +20,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
 
 
-def _callbacks() -> list:
-    from action_core.engine.callbacks import PluginHookCallback
-    from action_core.plugins import get_host
-
-    host = get_host()
-    host.load_all()
-    return [PluginHookCallback(host.hook)]
-
-
 def train_main(argv: list[str]) -> int:
     """Train a model from a preset or config file."""
     parser = argparse.ArgumentParser(
@@ -48,7 +39,7 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision")
     parser.add_argument("--seed", type=int, help="random seed (sets train.seed)")
     args = parser.parse_args(argv)
-    from action_core.engine.commands import run_train
+    from action_core.engine.commands import plugin_callbacks, run_train
 
     metrics = run_train(
         args.config,
@@ -60,7 +51,7 @@ def train_main(argv: list[str]) -> int:
         seed=args.seed,
         data_root=args.data_root,
         device=args.device,
-        callbacks=_callbacks(),
+        callbacks=plugin_callbacks(),
     )
     print(json.dumps(metrics, indent=2, sort_keys=True))
     return 0

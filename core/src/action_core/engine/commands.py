@@ -19,6 +19,7 @@ __all__ = [
     "default_work_dir",
     "experiment_of_checkpoint",
     "load_experiment",
+    "plugin_callbacks",
     "read_label_map",
     "run_localize",
     "run_predict",
@@ -52,6 +53,17 @@ def load_experiment(
 def default_work_dir(source: str | os.PathLike[str]) -> Path:
     """``work_dirs/<config file stem or preset name>``, MMAction2's convention."""
     return Path("work_dirs") / Path(str(source)).stem
+
+
+def plugin_callbacks() -> list[Any]:
+    """The installed plugins' run-time hooks (``action_on_train_start`` ...) as Trainer callbacks: what
+    ``action-run train`` observes a run with."""
+    from action_core.engine.callbacks import PluginHookCallback
+    from action_core.plugins import get_host
+
+    host = get_host()
+    host.load_all()
+    return [PluginHookCallback(host.hook)]
 
 
 def run_train(

@@ -129,7 +129,9 @@ class _Buildable(ComponentSpec):
 class ModelSpec(_Buildable):
     """``action_register_models``.
 
-    ``task``: what the model does (``action-run train``/``test``/``localize`` choose their workflow by it).
+    ``task``: what the model does, listed without importing it; the built model says the same in its
+    ``task`` attribute, which picks how the engine evaluates it (:mod:`action_core.models.steps`; the
+    conformance kit checks that the two agree).
     ``params``/``trainable_params``: parameter counts of the build with ``params_for`` (e.g.
     ``"num_classes=400"``); the conformance kit checks them, the model zoo page shows them.
     ``input_format``: the layout of one view (``NTCHW`` 2D, ``NCTHW`` 3D, ``NCT`` feature sequences); the
