@@ -383,6 +383,7 @@ class Trainer:
                 value = float(loss.detach())  # synchronises with the device once per step
                 total, count, window_count = total + value, count + 1, window_count + 1
                 for name, term in losses.items():
+                    term = term.detach() if isinstance(term, torch.Tensor) else term
                     window[name] = window.get(name, 0.0) + (value if name == "loss" else float(term))
                 if self.iteration % cfg.train.log_interval == 0:
                     elapsed = time.perf_counter() - tick
