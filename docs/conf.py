@@ -21,7 +21,7 @@ extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "gener
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 # fragments (benchmarks-*.md, *-notes.md) are included into pages, not pages themselves
 exclude_patterns = ["_build", "tests", "_ext", "benchmarks-*.md", "*-notes.md"]
-html_theme = "alabaster"
+html_theme = "furo"  # a theme made for documentation sites; its search works offline
 myst_heading_anchors = 3
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import re
 import tomllib
 from pathlib import Path
@@ -36,18 +35,23 @@ def test_distribution_is_complete(name):
         assert len(entry_points) == 1
 
 
-def test_every_tested_distribution_has_a_tox_environment():
-    tox = configparser.ConfigParser()
-    tox.read(DEV.ROOT / "tox.ini")
-    test_paths = {
-        re.search(r"TEST_PATH = \{toxinidir\}/(\S+)/tests", tox[s]["set_env"]).group(1)
-        for s in tox.sections()
-        if s.startswith("testenv:")
-    }
-    expected = {str(p.relative_to(DEV.ROOT)) for p in DISTS.values() if (p / "tests").is_dir()}
-    assert test_paths == expected
-    envs = {e.strip() for e in tox["tox"]["env_list"].split()}
-    assert envs == {s.removeprefix("testenv:") for s in tox.sections() if s.startswith("testenv:")}
+def test_nox_is_the_one_runner_and_tests_every_tested_distribution_alone():
+    assert not (DEV.ROOT / "tox.ini").exists()
+    noxfile = (DEV.ROOT / "noxfile.py").read_text()
+    assert "DEV.distributions()" in noxfile  # the one discovery of distributions, in dev.py
+    tested = {name for name, path in DISTS.items() if (path / "tests").is_dir()}
+    assert tested <= set(DISTS) and "action-core" in tested
+
+
+def test_versions_are_written_once_and_pins_are_locked():
+    for path in DISTS.values():
+        for init in path.glob("src/*/__init__.py"):
+            assert "__version__ =" not in init.read_text(), f"{init}: read the version from the metadata"
+    lock = (DEV.ROOT / "constraints.txt").read_text()
+    pins = [line for line in lock.splitlines() if line and not line.startswith("#")]
+    assert "torch==2.14.1" in pins or any(p.startswith("torch==") for p in pins)
+    assert not any("/" in p for p in pins), "no path of a machine in the lock"
+    assert (DEV.ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
 
 
 def test_action_all_depends_on_every_first_party_plugin():

@@ -209,8 +209,8 @@ def test_bench_data_rejects_an_empty_folder(config: Path, tmp_path: Path, capsys
 
 def _timing_rows(out: str) -> dict[str, float]:
     number = r"\s+([\d.]+)"
-    rows = re.findall(rf"^(action \S+|mmaction2 \S+){number * 4}$", out, re.MULTILINE)
-    # name, s/iter, data s/iter, clips/s, step CPU seconds
+    rows = re.findall(rf"^(action \S+|mmaction2 \S+){number * 4}(?:\s+[\d.]+\s+\S+)?$", out, re.MULTILINE)
+    # name, s/iter, data s/iter, clips/s, step CPU seconds (then GFLOP/s and the fraction of peak)
     assert all(float(cpu) >= 0 for *_, cpu in rows)
     return {name: float(s_iter) for name, s_iter, *_ in rows}
 
@@ -238,6 +238,8 @@ def test_bench_steps_on_synthetic_data(tiny_plugin, config: Path, mode: str, cap
     assert "median of 3 iterations" in out
     rows = _timing_rows(out)
     assert list(rows) == ["action tiny_tsn"] and rows["action tiny_tsn"] > 0
+    assert re.search(r"calibrated peak \(fp32, \d+ threads\): matmul [\d.]+, conv [\d.]+ GFLOP/s", out)
+    assert re.search(r"action tiny_tsn .* [\d.]+ +\d+%$", out, re.MULTILINE)
 
 
 def test_bench_train_reads_the_dataset(tiny_plugin, config: Path, capsys) -> None:

@@ -135,3 +135,40 @@ def test_config_show_validates_what_it_prints(make_plugin, site_dir, capsys, ove
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert main(["config", "show", "demo_full", "--raw", "--set", override]) == 0
+
+
+def test_known_errors_are_one_message_and_minus_v_shows_the_traceback(tmp_path):
+    missing = tmp_path / "nope.mp4"
+    quiet = _run("predict", str(missing), "--checkpoint", str(tmp_path / "none.pth"))
+    assert quiet.returncode == 2
+    assert "Traceback" not in quiet.stderr and "nope.mp4" in quiet.stderr or "none.pth" in quiet.stderr
+    assert "-v" in quiet.stderr
+    loud = _run("-v", "predict", str(missing), "--checkpoint", str(tmp_path / "none.pth"))
+    assert loud.returncode == 2 and "Traceback" in loud.stderr
+
+
+def test_install_hints_only_for_plugins_that_are_not_installed(monkeypatch):
+    from importlib import metadata
+
+    from action_core.plugins.known import install_hint
+
+    real = metadata.distribution
+
+    def fake(name):
+        if name == "action-tsm":
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(metadata, "distribution", fake)
+    assert install_hint("tsm_r5") == "pip install action-tsm"
+    monkeypatch.setattr(metadata, "distribution", lambda name: object())
+    assert install_hint("tsm_r5") is None  # installed: a typo gets "did you mean", not "pip install"
+
+
+def test_info_names_both_plugins_of_a_shared_name(make_plugin, site_dir, capsys):
+    shared = 'from action_core import hookimpl\nACTION_PLUGIN_API = "1.0"\n\n@hookimpl\ndef action_register_models(register):\n    register("twin_net", "x.y:z")\n'
+    make_plugin("one", shared)
+    make_plugin("two", shared)
+    assert main(["info", "twin_net"]) == 2
+    err = capsys.readouterr().err
+    assert "registered by several plugins" in err and "'one'" in err and "'two'" in err

@@ -61,29 +61,51 @@ def write_api_pages(app: Sphinx) -> None:
 
 
 def write_model_zoo(app: Sphinx) -> None:
-    from action_core.plugins.host import PluginHost
+    from action_core.plugins.host import plugin_host
+    from action_core.tools.zoo import preset_rows
 
-    host = PluginHost(strict=False)
-    host.load_all()
-    rows = ["| model | plugin | summary | params |", "|---|---|---|---|"]
-    for entry in host.registry.entries("model"):
+    with plugin_host(strict=False) as host:
+        host.load_all()
+        rows = list(preset_rows())
+        models = list(host.registry.entries("model"))
+    lines = [
+        "# Model zoo",
+        "",
+        "Generated when the documentation is built, from the registrations of the installed plugins. Parameters",
+        "and FLOPs are counted by `action-run flops` (torch's FLOP counter, on the meta device) for one test view:",
+        "a 2D model's whole test clip (TSN's 25 segments), a 3D model's one clip, at the test crop size.",
+        "GMACs are multiply-accumulates, the figure MMAction2's model zoo calls FLOPs. Published metrics are",
+        "those of the checkpoint a preset names, as its authors report them.",
+    ]
+    for task in ("recognition", "localization"):
+        chosen = [r for r in rows if r.task == task]
+        if not chosen:
+            continue
+        lines += ["", f"## {task.capitalize()} presets", ""]
+        lines += [
+            "| preset | dataset | frames x interval x clips | input | views | params (M) | GMACs / view "
+            "| published top-1 / top-5 | test |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in chosen:
+            params = "" if r.params is None else f"{r.params / 1e6:.2f}"
+            gmacs = "" if r.gmacs is None else f"{r.gmacs:.2f}"
+            top = ""
+            if r.metrics:
+                top = " / ".join(str(r.metrics.get(k, "")) for k in ("top1", "top5")) + f" (`{r.weights}`)"
+            note = f" {r.note}" if r.note else ""
+            lines.append(
+                f"| `{r.name}` | {r.dataset} | {r.clip} | {r.input_size} | {r.views} | {params} | {gmacs} | "
+                f"{top} | `{r.test_command}`{note} |"
+            )
+    lines += ["", "## Models", "", "| model | plugin | summary | params | of |", "|---|---|---|---|---|"]
+    for entry in models:
         params = getattr(entry.spec, "params", None)
-        rows.append(
+        lines.append(
             f"| `{entry.name}` | {entry.plugin} ({entry.distribution}) | {entry.summary} | "
-            f"{'' if params is None else f'{params:,}'} |"
+            f"{'' if params is None else f'{params:,}'} | {getattr(entry.spec, 'params_for', '')} |"
         )
-    presets = ["| preset | plugin |", "|---|---|"]
-    for entry in host.registry.entries("preset"):
-        presets.append(f"| `{entry.name}` | {entry.plugin} |")
-    text = (
-        "# Model zoo\n\nGenerated when the documentation is built, from the registrations of the installed "
-        "plugins (`action-run list models` shows the same).\n\n## Models\n\n"
-        + "\n".join(rows)
-        + "\n\n## Presets\n\n"
-        + "\n".join(presets)
-        + "\n"
-    )
-    _write(Path(app.srcdir) / "model-zoo.md", text)
+    _write(Path(app.srcdir) / "model-zoo.md", "\n".join(lines) + "\n")
 
 
 def setup(app: Sphinx) -> dict[str, bool]:

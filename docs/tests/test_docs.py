@@ -54,3 +54,17 @@ def test_every_public_function_of_core_is_documented(built: Path):
             f"{module}.{name}" for name in public_objects(module) if f"{module}.{name}" not in documented
         ]
     assert not missing, f"public objects missing from the API reference: {missing[:20]}"
+
+
+def test_model_zoo_counts_every_recognizer_preset_and_shows_published_metrics(built: Path):
+    from action_core.tools.zoo import preset_rows
+
+    rows = list(preset_rows())
+    recognizers = [r for r in rows if r.task == "recognition"]
+    assert len(recognizers) >= 40
+    uncounted = [r.name for r in recognizers if not r.params or not r.gmacs]
+    assert not uncounted, f"presets without parameters or FLOPs: {uncounted}"
+    unpublished = [r.name for r in rows if r.weights and not r.metrics]
+    assert not unpublished, f"presets naming weights without published metrics: {unpublished}"
+    page = (DOCS / "model-zoo.md").read_text()
+    assert all(f"`{r.name}`" in page for r in rows)

@@ -14,8 +14,6 @@ from typing import Any
 from action_core.errors import ActionError, ConfigError, PluginError, RegistryError
 from action_core.plugins.hookspecs import PLUGIN_API_VERSION, hookimpl, hookspec
 
-__version__ = "0.1.0"
-
 
 def build(kind: str, name: str, /, **kwargs: Any) -> Any:
     """Look up ``name`` among the registered components of ``kind`` and call its target with ``kwargs``."""
@@ -55,6 +53,10 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     # Everything beyond the hook markers is imported on first use, so `import action_core` (which every
     # plugin module does) and `action-run --help` stay fast and never import torch.
+    if name == "__version__":  # written once, in pyproject.toml
+        from action_core.plugins.host import core_version
+
+        return core_version()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'action_core' has no attribute {name!r}")

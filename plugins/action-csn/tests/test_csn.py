@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -6,14 +7,26 @@ import torch
 from torch import nn
 
 import action_core
-from action_core.api import CheckpointMismatchError, count_flops, export_model
+from action_core.api import (
+    CheckpointMismatchError,
+    WeightsError,
+    compose_model,
+    count_flops,
+    expand_model,
+    export_model,
+    find_published_weights,
+    get_registry,
+    load_preset,
+    load_weights,
+)
 from action_csn import (
+    WEIGHTS,
     InteractionPreservedConv3d,
     ResNet3dCSN,
     csn_backbone,
     export_mmaction2,
     ircsn_r152,
-    load_mmaction2,
+    ircsn_r152_parts,
 )
 from action_testkit import PluginConformance
 
@@ -49,7 +62,7 @@ def test_architecture_follows_the_mmaction2_config():
 def test_logits_equal_mmaction2_with_converted_weights(fixture, mode):
     reference = torch.load(FIXTURES / f"mmaction2_{fixture}.pt", weights_only=True)
     model = ircsn_r152(**TINY, bottleneck_mode=mode)
-    assert load_mmaction2(model, reference).ok
+    assert load_weights(model, reference, converter="mmaction2_csn").ok
     model.eval()
     with torch.no_grad():
         logits = model(reference["input"])
@@ -61,7 +74,7 @@ def test_logits_equal_mmaction2_with_converted_weights(fixture, mode):
 def test_checkpoint_of_the_other_form_is_refused():
     reference = torch.load(FIXTURES / "mmaction2_ipcsn_r50_tiny.pt", weights_only=True)
     with pytest.raises(CheckpointMismatchError, match="pointwise"):
-        load_mmaction2(ircsn_r152(**TINY), reference)
+        load_weights(ircsn_r152(**TINY), reference, converter="mmaction2_csn")
 
 
 def test_weights_argument_and_backbone_checkpoint(tmp_path):
@@ -71,8 +84,8 @@ def test_weights_argument_and_backbone_checkpoint(tmp_path):
     assert model.weights_report.ok
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
-    with pytest.raises(FileNotFoundError, match="known: ircsn_r152_ig65m_bnfrozen"):
-        ircsn_r152(weights="no_such_weights")
+    with pytest.raises(WeightsError, match="no_such_weights"):
+        ircsn_r152(**TINY, weights="no_such_weights")
     # a backbone-only file, as MMAction2's IG-65M one, with a pre-training classifier that is not loaded
     backbone_state = {k: v for k, v in reference["state_dict"].items() if k.startswith("backbone.")}
     torch.save({"state_dict": {**backbone_state, "fc.weight": torch.zeros(3, 128)}}, tmp_path / "ig65m.pth")
@@ -88,8 +101,10 @@ def test_weights_argument_and_backbone_checkpoint(tmp_path):
 
 def test_full_size_checkpoint_layout_maps_onto_ircsn_r152():
     shapes = json.loads((FIXTURES / "mmaction2_ircsn_r152_keys.json").read_text())
-    checkpoint = {"state_dict": {k: torch.zeros(s) for k, s in shapes.items()}}
-    assert load_mmaction2(ircsn_r152(num_classes=400), checkpoint).ok
+    with torch.device("meta"):  # shapes only
+        model = ircsn_r152(num_classes=400)
+        checkpoint = {"state_dict": {k: torch.zeros(s) for k, s in shapes.items()}}
+    assert load_weights(model, checkpoint, converter="mmaction2_csn").ok
 
 
 def test_bn_frozen_keeps_batch_norm_fixed_while_training():
@@ -138,3 +153,74 @@ def test_export_matches_eager(tmp_path, fmt):
 
 class TestConformance(PluginConformance):
     plugin = "csn"
+
+
+def test_published_weights_load_by_name_from_the_hub_cache(tmp_path, monkeypatch):
+    info = WEIGHTS["ircsn_r152_ig65m_bnfrozen_32x2x1_kinetics400_mmaction2"]
+    assert find_published_weights(info.name) == (info, "ircsn_r152")
+    cached = tmp_path / "checkpoints" / info.url.rsplit("/", 1)[-1]
+    cached.parent.mkdir()
+    shutil.copy(FIXTURES / "mmaction2_ircsn_r50_tiny.pt", cached)  # stands in for the downloaded file
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    reference = torch.load(cached, weights_only=True)
+    model = ircsn_r152(**TINY, weights=info.name).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
+
+
+def layout(model: torch.nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"bottleneck_mode": "ip", "norm_eval": True, "bn_frozen": True},
+        {**TINY, "dropout_ratio": 0.2, "frozen_stages": 2},
+    ],
+)
+def test_shorthand_equals_its_composition(kwargs):
+    description = expand_model("ircsn_r152", **kwargs)
+    assert description == ircsn_r152_parts(**kwargs)
+    assert description["backbone"]["type"] == "resnet3d_csn" and description["head"]["type"] == "i3d_head"
+    with torch.device("meta"):
+        short, composed = ircsn_r152(**kwargs), compose_model(description)
+    assert layout(short) == layout(composed)
+    assert composed.clip_len == short.clip_len == 32
+    assert [p.requires_grad for p in short.parameters()] == [p.requires_grad for p in composed.parameters()]
+
+
+PRESET = "ircsn_ig65m_pretrained_bnfrozen_r152_32x2x1_58e_kinetics400_rgb"
+NO_DOWNLOAD = "model.args.pretrained=false"  # the preset starts from MMAction2's IG-65M backbone
+
+
+def test_preset_expands_into_the_same_model(config_show, config_model):
+    expanded = config_show(PRESET, NO_DOWNLOAD, expand=True)
+    backbone = expanded["model"]["backbone"]
+    assert backbone["type"] == "resnet3d_csn" and backbone["norm_eval"] and backbone["bn_frozen"]
+    assert expanded["model"]["args"]["clip_len"] == 32
+    with torch.device("meta"):
+        short, composed = config_model(config_show(PRESET, NO_DOWNLOAD)), config_model(expanded)
+    assert layout(short) == layout(composed)
+    assert sum(p.numel() for p in composed.parameters()) == 29_703_568
+    assert [p.requires_grad for p in short.parameters()] == [p.requires_grad for p in composed.parameters()]
+
+
+def test_expanded_preset_gives_the_shorthands_outputs(config_show, config_model):
+    tiny = (NO_DOWNLOAD, "model.args.depth=50", "model.args.base_channels=4", "model.num_classes=5")
+    short = config_model(config_show(PRESET, *tiny)).eval()
+    composed = config_model(config_show(PRESET, *tiny, expand=True)).eval()
+    composed.load_state_dict(short.state_dict())
+    x = torch.randn(1, 3, 8, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(short(x), composed(x))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: "ircsn_r152" for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "csn" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

@@ -1,25 +1,37 @@
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 import torch
 from torch.nn import functional as F
 
-from action_core.api import CheckpointMismatchError, Recognizer3D
+from action_core.api import (
+    CheckpointMismatchError,
+    ExperimentConfig,
+    Recognizer3D,
+    WeightsError,
+    compose_model,
+    find_published_weights,
+    load_config,
+    load_weights,
+    run_cli,
+)
 from action_mvit import (
     MViT,
     MViTHead,
     convert_mmaction2,
     convert_pytorchvideo,
     convert_torchvision,
-    load_mmaction2,
-    load_pytorchvideo,
-    load_torchvision,
     mvit_backbone,
     mvit_v1_b,
+    mvit_v1_b_parts,
     mvit_v2_b,
+    mvit_v2_b_parts,
     mvit_v2_l,
+    mvit_v2_l_parts,
     mvit_v2_s,
+    mvit_v2_s_parts,
 )
 from action_testkit import PluginConformance
 
@@ -35,8 +47,59 @@ NARROW = {
 }
 
 
+PRESET = "mvit_small_p244_16x4x1_200e_kinetics400_rgb"
+MODELS = {
+    "mvit_v2_s": (mvit_v2_s, mvit_v2_s_parts),
+    "mvit_v2_b": (mvit_v2_b, mvit_v2_b_parts),
+    "mvit_v2_l": (mvit_v2_l, mvit_v2_l_parts),
+    "mvit_v1_b": (mvit_v1_b, mvit_v1_b_parts),
+}
+
+
 def n_params(model):
     return sum(p.numel() for p in model.parameters())
+
+
+def shapes(model):
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("kwargs", [{}, {**NARROW, "dropout_ratio": 0.1}], ids=["defaults", "narrow"])
+def test_shorthand_and_its_composition_build_the_same_model(name, kwargs):
+    build, parts = MODELS[name]
+    with torch.device("meta"):
+        short = build(**kwargs)
+        composed = compose_model(parts(**kwargs))
+    assert shapes(short) == shapes(composed)
+    assert composed.head.fc_cls.in_features == composed.backbone.out_channels  # the description's in_channels
+    assert short.clip_len == composed.clip_len == composed.backbone.patch_grid[0] * 2
+    assert short.input_format == composed.input_format == "NCTHW"
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits():
+    from action_mvit import WEIGHTS
+
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: name[: len("mvit_v2_s")] for name in WEIGHTS}
+
+
+def built_config(capsys, *argv):
+    assert run_cli(["config", "show", *argv]) in (0, None)
+    cfg = ExperimentConfig.from_dict(tomllib.loads(capsys.readouterr().out), source=argv[0])
+    with torch.device("meta"):
+        return cfg, compose_model(cfg.model.description(), num_classes=cfg.model.num_classes)
+
+
+def test_the_preset_expands_into_the_same_model(capsys):
+    cfg, expanded = built_config(capsys, PRESET, "--expand")
+    assert cfg.model.backbone["type"] == "mvit" and cfg.model.backbone["arch"] == "small"
+    assert cfg.model.head["type"] == "mvit_head" and cfg.model.head["label_smoothing"] == 0.1
+    with torch.device("meta"):
+        preset = load_config(PRESET, cls=ExperimentConfig)
+        short = compose_model(preset.model.description(), num_classes=preset.model.num_classes)
+    assert shapes(expanded) == shapes(short) and n_params(expanded) == 34_537_744
+    assert expanded.head.loss_fn.label_smoothing == short.head.loss_fn.label_smoothing == 0.1
 
 
 def fixture(name):
@@ -90,19 +153,23 @@ def test_every_block_attends_through_scaled_dot_product_attention(monkeypatch):
     assert len(calls) == 4 and all(mask is not None for mask in calls)  # relative positions as additive mask
 
 
-@pytest.mark.parametrize(
-    ("name", "build", "load"),
-    [
-        ("mmaction2_mvit_v2_tiny", lambda: mvit_v2_s(**NARROW), load_mmaction2),
-        ("torchvision_mvit_v2_tiny", lambda: mvit_v2_s(**NARROW), load_torchvision),
-        ("torchvision_mvit_v1_tiny", lambda: mvit_v1_b(**NARROW, pool_norm_eps=1e-6), load_torchvision),
-        ("pytorchvideo_mvit_v1_tiny", lambda: mvit_v1_b(**NARROW), load_pytorchvideo),
-    ],
-)
-def test_logits_equal_the_reference_with_converted_weights(name, build, load):
+TINY_REFERENCES = [
+    ("mmaction2_mvit_v2_tiny", lambda **kw: mvit_v2_s(**NARROW, **kw), "mmaction2_mvit"),
+    ("torchvision_mvit_v2_tiny", lambda **kw: mvit_v2_s(**NARROW, **kw), "torchvision_mvit"),
+    (
+        "torchvision_mvit_v1_tiny",
+        lambda **kw: mvit_v1_b(**NARROW, pool_norm_eps=1e-6, **kw),
+        "torchvision_mvit",
+    ),
+    ("pytorchvideo_mvit_v1_tiny", lambda **kw: mvit_v1_b(**NARROW, **kw), "pytorchvideo_mvit"),
+]
+
+
+@pytest.mark.parametrize(("name", "build", "converter"), TINY_REFERENCES)
+def test_logits_equal_the_reference_with_converted_weights(name, build, converter):
     reference = fixture(name)
     model = build()
-    assert load(model, reference["state_dict"]).ok
+    assert load_weights(model, reference["state_dict"], converter=converter).ok
     assert_logits_equal(model, reference)
 
 
@@ -110,19 +177,34 @@ def test_logits_equal_mmaction2_on_a_clip_of_another_size():
     # 6x40x40 instead of the 4x32x32 the model was built for: the relative position tables are interpolated
     reference = fixture("mmaction2_mvit_v2_tiny")
     model = mvit_v2_s(**NARROW)
-    load_mmaction2(model, reference)
+    load_weights(model, reference, converter="mmaction2_mvit")
     assert_logits_equal(model, reference, "_other")
 
 
-def test_weights_argument_loads_an_mmaction2_file():
+@pytest.mark.parametrize(("name", "build", "converter"), TINY_REFERENCES)
+def test_weights_argument_finds_the_converter_that_fits(tmp_path, name, build, converter):
+    path = tmp_path / f"{name}.pth"
+    torch.save({"state_dict": fixture(name)["state_dict"]}, path)
+    assert_logits_equal(build(weights=str(path)), fixture(name))
+
+
+def test_weights_argument_loads_strictly():
     path = FIXTURES / "mmaction2_mvit_v2_tiny.pt"
-    model = mvit_v2_s(**NARROW, weights=str(path))
-    assert model.weights_report.ok
-    assert_logits_equal(model, fixture("mmaction2_mvit_v2_tiny"))
     with pytest.raises(CheckpointMismatchError, match="shape mismatches"):
         mvit_v2_s(**{**NARROW, "embed_dims": 16}, weights=str(path))
-    with pytest.raises(FileNotFoundError, match="known: mvit_v1_b_16x4_kinetics400_pytorchvideo"):
+    with pytest.raises(WeightsError, match="neither a file, a URL nor a published checkpoint"):
         mvit_v2_s(**NARROW, weights="no_such_weights")
+
+
+def test_weights_backbone_only_keeps_the_fresh_head_of_another_label_set():
+    path = FIXTURES / "mmaction2_mvit_v2_tiny.pt"
+    torch.manual_seed(0)
+    model = mvit_v2_s(**{**NARROW, "num_classes": 7}, weights=str(path), weights_backbone_only=True)
+    torch.manual_seed(0)
+    fresh = mvit_v2_s(**{**NARROW, "num_classes": 7})
+    loaded = fixture("mmaction2_mvit_v2_tiny")["state_dict"]
+    assert torch.equal(model.backbone.cls_token, loaded["backbone.cls_token"])
+    assert torch.equal(model.head.fc_cls.weight, fresh.head.fc_cls.weight)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ import torch
 import torchvision
 from torch import nn
 
+from action_core.api import CheckpointError
 from action_resnet3d import NonLocal3d, ResNet3d, inflate_resnet2d_weights, resnet3d_backbone
 from action_resnet3d.inflate import load_resnet2d_state_dict
 
@@ -77,7 +78,7 @@ def test_pretrained_from_a_local_file(tmp_path):
     backbone = resnet3d_backbone(depth=18, pretrained=str(path), inflate=(1, 1, 1, 1))
     assert backbone.inflation_report.not_inflated == ()
     torch.testing.assert_close(backbone.layer4[1].conv2.conv.weight.sum(2), resnet2d.layer4[1].conv2.weight)
-    with pytest.raises(RuntimeError, match="cannot read 2D ResNet weights"):
+    with pytest.raises(CheckpointError, match="cannot read 2D ResNet weights"):
         load_resnet2d_state_dict(18, tmp_path / "missing.pth")
 
 

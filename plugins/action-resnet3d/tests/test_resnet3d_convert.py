@@ -3,16 +3,29 @@ from pathlib import Path
 import pytest
 import torch
 
-from action_core.api import CheckpointMismatchError, I3DHead, Recognizer3D
-from action_resnet3d import ResNet3d, convert_mmaction2, export_mmaction2, load_mmaction2
+from action_core.api import CheckpointError, CheckpointMismatchError, compose_model, load_weights
+from action_resnet3d import convert_mmaction2, export_mmaction2, feature_width
 from action_testkit import PluginConformance
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def tiny_recognizer() -> Recognizer3D:
-    backbone = ResNet3d(18, base_channels=4)
-    return Recognizer3D(backbone, I3DHead(3, backbone.feat_dim))
+def recognizer(num_classes: int, **backbone: object):
+    """A recognizer composed of the registered ``resnet3d`` backbone and core's I3D head."""
+    width = feature_width(
+        backbone.get("depth", 50), base_channels=backbone.get("base_channels", 64), num_stages=4
+    )
+    return compose_model(
+        {
+            "type": "Recognizer3D",
+            "backbone": {"type": "resnet3d", **backbone},
+            "head": {"type": "i3d_head", "num_classes": num_classes, "in_channels": width},
+        }
+    )
+
+
+def tiny_recognizer():
+    return recognizer(3, depth=18, base_channels=4)
 
 
 def test_export_then_convert_round_trips_to_identical_outputs(tmp_path):
@@ -21,7 +34,7 @@ def test_export_then_convert_round_trips_to_identical_outputs(tmp_path):
     assert "cls_head.fc_cls.weight" in exported and "backbone.layer1.0.conv1.conv.weight" in exported
     path = tmp_path / "mm.pth"
     torch.save({"meta": {"epoch": 3}, "state_dict": exported}, path)
-    assert load_mmaction2(target, path).ok
+    assert load_weights(target, path, converter="mmaction2_resnet3d").ok
     x = torch.randn(1, 3, 4, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(target(x), source(x))
@@ -35,19 +48,19 @@ def test_unknown_and_missing_keys_are_reported_not_dropped():
     converted, unconverted = convert_mmaction2(state)
     assert unconverted == ("cls_head.fc_extra.weight",)
     with pytest.raises(CheckpointMismatchError) as info:
-        load_mmaction2(tiny_recognizer(), state)
+        load_weights(tiny_recognizer(), state, converter="mmaction2_resnet3d")
     report = info.value.report
     assert report.unconverted == ("cls_head.fc_extra.weight",)
     assert report.unexpected == ("backbone.layer9.0.conv1.conv.weight",)
     assert report.missing == ("backbone.layer1.0.conv1.bn.running_mean",)
-    lenient = load_mmaction2(tiny_recognizer(), state, strict=False)
+    lenient = load_weights(tiny_recognizer(), state, converter="mmaction2_resnet3d", strict=False)
     assert not lenient.ok and lenient.missing == report.missing
 
 
-def test_unreadable_checkpoint_says_what_to_do(tmp_path):
+def test_unreadable_checkpoint_is_refused_naming_the_file(tmp_path):
     path = tmp_path / "broken.pth"
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(RuntimeError, match="cannot read checkpoint"):
+    with pytest.raises(CheckpointError, match=r"broken\.pth"):
         convert_mmaction2(path)
 
 
@@ -71,9 +84,8 @@ OPTIONS = {
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_backbone_options_match_mmaction2_logits(name):
     reference = torch.load(FIXTURES / f"mmaction2_resnet3d_{name}_tiny.pt", weights_only=True)
-    backbone = ResNet3d(**OPTIONS[name])
-    model = Recognizer3D(backbone, I3DHead(5, backbone.feat_dim))
-    assert load_mmaction2(model, reference).ok
+    model = recognizer(5, **OPTIONS[name])
+    assert load_weights(model, reference, converter="mmaction2_resnet3d").ok
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)

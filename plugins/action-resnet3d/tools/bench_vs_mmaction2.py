@@ -1,8 +1,11 @@
 """Side-by-side CPU timing of our 3D recognizers against MMAction2 1.2.0 (run by hand, never by pytest).
 
-    PYTHONPATH=core/src:plugins/action-resnet3d/src:plugins/action-i3d/src:plugins/action-slowonly/src:\
-plugins/action-slowfast/src:plugins/action-r2plus1d/src \
+    /work/side/models3d/bin/pip install -e core -e plugins/action-resnet3d -e plugins/action-i3d \
+        -e plugins/action-slowonly -e plugins/action-slowfast -e plugins/action-r2plus1d  # once
     /work/side/models3d/bin/python plugins/action-resnet3d/tools/bench_vs_mmaction2.py [--reps 3] [--models i3d,...]
+
+Our models are composed of registered parts, so the plugins must be installed (their entry points found), not
+merely on ``PYTHONPATH``.
 
 For each model: both implementations get the same weights (ours converted from MMAction2's state dict), the
 same input (batch 2, fp32, standard clip size) and alternate run by run (the order flips every repetition). "eval" is a no-grad forward in eval
@@ -234,7 +237,8 @@ def main() -> None:
         from action_core.api import keep_freed_memory
 
         print("keep_freed_memory:", keep_freed_memory())
-    from action_resnet3d import load_mmaction2
+    from action_core.api import load_weights
+    from action_resnet3d import convert_mmaction2
 
     torch.manual_seed(0)
     rows = []
@@ -243,7 +247,7 @@ def main() -> None:
             continue
         mm = MMForward(MODELS.build(cfg))
         our = ours(name)
-        load_mmaction2(our, mm.recognizer.state_dict())
+        load_weights(our, mm.recognizer.state_dict(), converter=convert_mmaction2)
         x = torch.randn(shape)
         target = torch.tensor([1, 7])
         mm_eval, mm_train = step_fns(mm, x, target, fast=False)
@@ -251,7 +255,7 @@ def main() -> None:
         variants = {"mmaction2": (mm_eval, mm_train), "ours": (our_eval, our_train)}
         if not args.no_fast:
             fast_model = ours(name)
-            load_mmaction2(fast_model, mm.recognizer.state_dict())
+            load_weights(fast_model, mm.recognizer.state_dict(), converter=convert_mmaction2)
             variants["ours cl3d+bf16"] = step_fns(fast_model, x, target, fast=True)
         times: dict[str, dict[str, list[float]]] = {v: {"eval": [], "train": []} for v in variants}
         for fns in variants.values():  # warm-up (allocator, oneDNN primitive caches)

@@ -1,19 +1,30 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision
 
-from action_resnet3d import load_mmaction2
+from action_core.api import (
+    compose_model,
+    expand_model,
+    find_published_weights,
+    get_registry,
+    load_preset,
+    load_weights,
+)
 from action_slowfast import (
+    WEIGHTS,
     ResNet3dSlowFast,
     lateral_inplanes,
     slowfast_backbone,
+    slowfast_feature_width,
     slowfast_r50,
     slowfast_r50_8x8,
+    slowfast_r50_8x8_parts,
+    slowfast_r50_parts,
 )
-from action_slowfast.convert import load_pytorchvideo_slowfast
 from action_testkit import PluginConformance
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -56,7 +67,7 @@ def test_lateral_widths_and_pathway_shapes():
 def test_logits_equal_mmaction2_with_converted_weights(fixture, kwargs):
     reference = torch.load(FIXTURES / f"mmaction2_{fixture}.pt", weights_only=True)
     model = slowfast_r50(**TINY, **kwargs)
-    assert load_mmaction2(model, reference).ok
+    assert load_weights(model, reference, converter="mmaction2_slowfast").ok
     model.eval()
     with torch.no_grad():
         logits = model(reference["input"])
@@ -104,18 +115,107 @@ class TestConformance(PluginConformance):
 
 
 def test_full_size_checkpoint_layouts_map_onto_our_builders():
-    shapes = json.loads((FIXTURES / "mmaction2_slowfast_r50_4x16_keys.json").read_text())
-    assert load_mmaction2(slowfast_r50(num_classes=400), {k: torch.zeros(s) for k, s in shapes.items()}).ok
-    shapes = json.loads((FIXTURES / "pytorchvideo_slowfast_r50_keys.json").read_text())
-    model = slowfast_r50_8x8(num_classes=400, lateral_norm=True)
-    assert sum(p.numel() for p in model.parameters()) == 34_566_488  # PyTorchVideo's slowfast_r50
-    assert load_pytorchvideo_slowfast(model, {k: torch.zeros(s) for k, s in shapes.items()}).ok
+    mmaction2 = json.loads((FIXTURES / "mmaction2_slowfast_r50_4x16_keys.json").read_text())
+    pytorchvideo = json.loads((FIXTURES / "pytorchvideo_slowfast_r50_keys.json").read_text())
+    with torch.device("meta"):  # shapes only
+        model = slowfast_r50(num_classes=400)
+        assert load_weights(model, {k: torch.zeros(s) for k, s in mmaction2.items()}).ok  # converter by fit
+        model = slowfast_r50_8x8(num_classes=400, lateral_norm=True)
+        assert sum(p.numel() for p in model.parameters()) == 34_566_488  # PyTorchVideo's slowfast_r50
+        state = {k: torch.zeros(s) for k, s in pytorchvideo.items()}
+        assert load_weights(model, state, converter="pytorchvideo_slowfast").ok
 
 
 def test_logits_equal_pytorchvideo_slowfast_r50_with_converted_weights():
     reference = torch.load(FIXTURES / "pytorchvideo_slowfast_r50_tiny.pt", weights_only=True)
     model = slowfast_r50_8x8(lateral_norm=True, **TINY)  # tau 4, alpha 4, 7x1x1 fusion with norm
-    assert load_pytorchvideo_slowfast(model, {"model_state": reference["state_dict"]}).ok
+    assert load_weights(model, reference["state_dict"], converter="pytorchvideo_slowfast").ok
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
+
+
+def test_published_weights_load_by_name_from_the_hub_cache(tmp_path, monkeypatch):
+    info = WEIGHTS["slowfast_r50_8x8x1_kinetics400_mmaction2"]
+    assert find_published_weights(info.name)[0] == info
+    cached = tmp_path / "checkpoints" / info.url.rsplit("/", 1)[-1]
+    cached.parent.mkdir()
+    shutil.copy(FIXTURES / "mmaction2_slowfast_r50_8x8_tiny.pt", cached)  # stands in for the downloaded file
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    reference = torch.load(cached, weights_only=True)
+    model = slowfast_r50_8x8(**TINY, weights=info.name).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
+
+
+def layout(model: torch.nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@pytest.mark.parametrize(
+    ("name", "parts", "kwargs"),
+    [
+        ("slowfast_r50", slowfast_r50_parts, {}),
+        ("slowfast_r50", slowfast_r50_parts, {**TINY, "dropout_ratio": 0.2, "resample_rate": 16}),
+        ("slowfast_r50_8x8", slowfast_r50_8x8_parts, {}),
+        ("slowfast_r50_8x8", slowfast_r50_8x8_parts, {"lateral_norm": True, "num_classes": 7}),
+    ],
+)
+def test_shorthand_equals_its_composition(name, parts, kwargs):
+    description = expand_model(name, **kwargs)
+    assert description == parts(**kwargs)
+    assert description["backbone"]["type"] == "resnet3d_slowfast"
+    assert description["head"]["type"] == "slowfast_head"
+    with torch.device("meta"):
+        short = slowfast_r50(**kwargs) if name == "slowfast_r50" else slowfast_r50_8x8(**kwargs)
+        composed = compose_model(description)
+    assert layout(short) == layout(composed)
+    assert (
+        composed.head.in_channels
+        == composed.backbone.feat_dim
+        == slowfast_feature_width(
+            **{k: kwargs[k] for k in ("channel_ratio", "slow_kwargs", "fast_kwargs") if k in kwargs}
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("preset", "params"),
+    [
+        ("slowfast_r50_4x16x1_256e_kinetics400_rgb", 34_479_288),
+        ("slowfast_r50_8x8x1_256e_kinetics400_rgb", 34_565_560),
+    ],
+)
+def test_preset_expands_into_the_same_model(preset, params, config_show, config_model):
+    expanded = config_show(preset, expand=True)
+    assert expanded["model"]["backbone"]["type"] == "resnet3d_slowfast"
+    with torch.device("meta"):
+        short, composed = config_model(config_show(preset)), config_model(expanded)
+    assert layout(short) == layout(composed)
+    assert sum(p.numel() for p in composed.parameters()) == params
+
+
+def test_slowfast_r50_preset_expanded_gives_the_shorthands_outputs(config_show, config_model):
+    # issue #16's bar: `action-run config show slowfast_r50_4x16x1_256e_kinetics400_rgb --expand` builds the
+    # full SlowFast-R50 whose outputs equal the shorthand's with the same weights
+    preset = "slowfast_r50_4x16x1_256e_kinetics400_rgb"
+    expanded = config_show(preset, expand=True)
+    assert set(expanded["model"]) >= {"backbone", "head"} and expanded["model"]["type"] == "Recognizer3D"
+    torch.manual_seed(0)
+    short = config_model(config_show(preset)).eval()
+    composed = config_model(expanded).eval()
+    clip = torch.randn(1, 3, 32, 64, 64)
+    with torch.no_grad():
+        out = short(clip)
+        assert out.shape == (1, 400) and not torch.equal(out, composed(clip))  # other random weights
+        composed.load_state_dict(short.state_dict())
+        assert torch.equal(out, composed(clip))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: "slowfast_r50" if "_4x16x1_" in name else "slowfast_r50_8x8" for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "slowfast" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

@@ -1,4 +1,5 @@
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -6,20 +7,32 @@ import torch
 from torch.nn import functional as F
 from torchvision.models.swin_transformer import SwinTransformer as SwinTransformer2D
 
-from action_core.api import CheckpointMismatchError
+from action_core.api import (
+    CheckpointError,
+    CheckpointMismatchError,
+    ExperimentConfig,
+    WeightsError,
+    compose_model,
+    find_published_weights,
+    load_config,
+    load_weights,
+    run_cli,
+)
 from action_swin import (
     SwinTransformer3D,
     convert_mmaction2,
     convert_torchvision,
     inflate_swin2d_weights,
-    load_mmaction2,
-    load_swin2d_state_dict,
-    load_torchvision,
+    swin2d_state_dict,
     swin3d_b,
+    swin3d_b_parts,
     swin3d_backbone,
     swin3d_l,
+    swin3d_l_parts,
     swin3d_s,
+    swin3d_s_parts,
     swin3d_t,
+    swin3d_t_parts,
 )
 from action_swin.backbones import relative_position_index, shift_mask
 from action_testkit import PluginConformance
@@ -35,8 +48,61 @@ NARROW = {
 }
 
 
+PRESET = "swin_tiny_p244_w877_32x2x1_30e_kinetics400_rgb"
+MODELS = {
+    "swin3d_t": (swin3d_t, swin3d_t_parts),
+    "swin3d_s": (swin3d_s, swin3d_s_parts),
+    "swin3d_b": (swin3d_b, swin3d_b_parts),
+    "swin3d_l": (swin3d_l, swin3d_l_parts),
+}
+
+
 def n_params(model):
     return sum(p.numel() for p in model.parameters())
+
+
+def shapes(model):
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("kwargs", [{}, {**NARROW, "dropout_ratio": 0.1}], ids=["defaults", "narrow"])
+def test_shorthand_and_its_composition_build_the_same_model(name, kwargs):
+    build, parts = MODELS[name]
+    with torch.device("meta"):
+        short = build(**kwargs)
+        composed = compose_model(parts(**kwargs))
+    assert shapes(short) == shapes(composed)
+    assert composed.head.fc_cls.in_features == composed.backbone.out_channels  # the description's in_channels
+    assert short.input_format == composed.input_format == "NCTHW"
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits():
+    from action_swin import WEIGHTS
+
+    assert {find_published_weights(name)[1] for name in WEIGHTS} == {"swin3d_t"}
+
+
+def built_config(capsys, *argv):
+    assert run_cli(["config", "show", *argv]) in (0, None)
+    cfg = ExperimentConfig.from_dict(tomllib.loads(capsys.readouterr().out), source=argv[0])
+    with torch.device("meta"):
+        return cfg, compose_model(cfg.model.description(), num_classes=cfg.model.num_classes)
+
+
+def test_the_preset_expands_into_the_same_model(capsys):
+    assert run_cli(["config", "show", PRESET, "--expand"]) in (0, None)
+    backbone = tomllib.loads(capsys.readouterr().out)["model"]["backbone"]
+    assert (
+        backbone["type"] == "swin3d" and backbone["pretrained"] is True
+    )  # ImageNet inflation stays a backbone arg
+    # built without the ImageNet download
+    cfg, expanded = built_config(capsys, PRESET, "--expand", "--set", "model.args.pretrained=false")
+    assert cfg.model.head["type"] == "i3d_head" and cfg.model.backbone["pretrained"] is False
+    with torch.device("meta"):
+        preset = load_config(PRESET, ["model.args.pretrained=false"], cls=ExperimentConfig)
+        short = compose_model(preset.model.description(), num_classes=preset.model.num_classes)
+    assert shapes(expanded) == shapes(short) and n_params(expanded) == 28_158_070
 
 
 def fixture(name):
@@ -113,26 +179,41 @@ def test_every_block_attends_through_scaled_dot_product_attention(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("name", "load"),
-    [("mmaction2_swin3d_tiny", load_mmaction2), ("torchvision_swin3d_tiny", load_torchvision)],
+    ("name", "converter"),
+    [("mmaction2_swin3d_tiny", "mmaction2_swin"), ("torchvision_swin3d_tiny", "torchvision_swin")],
 )
 @pytest.mark.parametrize("clip", ["", "_shifted_time"])
-def test_logits_equal_the_reference_with_converted_weights(name, load, clip):
+def test_logits_equal_the_reference_with_converted_weights(name, converter, clip):
     reference = fixture(name)
     model = swin3d_t(**NARROW)
-    assert load(model, reference["state_dict"]).ok
+    assert load_weights(model, reference["state_dict"], converter=converter).ok
     assert_logits_equal(model, reference, clip)
 
 
-def test_weights_argument_loads_an_mmaction2_file():
+@pytest.mark.parametrize("name", ["mmaction2_swin3d_tiny", "torchvision_swin3d_tiny"])
+def test_weights_argument_finds_the_converter_that_fits(tmp_path, name):
+    path = tmp_path / f"{name}.pth"
+    torch.save({"state_dict": fixture(name)["state_dict"]}, path)
+    assert_logits_equal(swin3d_t(**NARROW, weights=str(path)), fixture(name))
+
+
+def test_weights_argument_loads_strictly():
     path = FIXTURES / "mmaction2_swin3d_tiny.pt"
-    model = swin3d_t(**NARROW, weights=str(path))
-    assert model.weights_report.ok
-    assert_logits_equal(model, fixture("mmaction2_swin3d_tiny"))
     with pytest.raises(CheckpointMismatchError, match="shape mismatches"):
         swin3d_t(**{**NARROW, "window_size": (2, 3, 3)}, weights=str(path))
-    with pytest.raises(FileNotFoundError, match="known: swin3d_t_32x2x1_kinetics400_mmaction2"):
+    with pytest.raises(WeightsError, match="neither a file, a URL nor a published checkpoint"):
         swin3d_t(**NARROW, weights="no_such_weights")
+
+
+def test_weights_backbone_only_keeps_the_fresh_head_of_another_label_set():
+    path = FIXTURES / "mmaction2_swin3d_tiny.pt"
+    torch.manual_seed(0)
+    model = swin3d_t(**{**NARROW, "num_classes": 7}, weights=str(path), weights_backbone_only=True)
+    torch.manual_seed(0)
+    fresh = swin3d_t(**{**NARROW, "num_classes": 7})
+    loaded = fixture("mmaction2_swin3d_tiny")["state_dict"]
+    assert torch.equal(model.backbone.patch_embed.proj.weight, loaded["backbone.patch_embed.proj.weight"])
+    assert torch.equal(model.head.fc_cls.weight, fresh.head.fc_cls.weight)
 
 
 @pytest.mark.parametrize(
@@ -198,9 +279,29 @@ def test_inflation_resizes_bias_tables_of_another_window(tmp_path):
     backbone = swin3d_backbone(
         embed_dims=4, depths=(2, 2, 2, 2), num_heads=(1, 1, 2, 2), window_size=(2, 3, 3)
     )
-    report = inflate_swin2d_weights(backbone, load_swin2d_state_dict("tiny", path))
+    report = inflate_swin2d_weights(backbone, swin2d_state_dict(path))
     assert report.not_inflated == ()  # 13x13 tables resized to 5x5, repeated for 3 temporal offsets
     assert tuple(backbone.layers[0].blocks[0].attn.relative_position_bias_table.shape) == (3 * 5 * 5, 1)
+    # the backbone's pretrained= argument reads the same file through core and fills the same tensors
+    again = swin3d_backbone(
+        embed_dims=4, depths=(2, 2, 2, 2), num_heads=(1, 1, 2, 2), window_size=(2, 3, 3), pretrained=str(path)
+    )
+    assert again.inflation_report.not_inflated == () and set(again.inflation_report.inflated) == set(
+        report.inflated
+    )
+    assert all(torch.equal(a, b) for a, b in zip(backbone.parameters(), again.parameters(), strict=True))
+
+
+def test_inflation_refuses_pickled_code(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (tmp_path / "ran",))
+
+    path = tmp_path / "swin2d.pth"
+    torch.save({"model": swin2d_narrow().state_dict(), "payload": Payload()}, path)
+    with pytest.raises(CheckpointError, match="refusing to load checkpoint"):
+        swin3d_backbone(embed_dims=4, depths=(2, 2, 2, 2), num_heads=(1, 1, 2, 2), pretrained=str(path))
+    assert not (tmp_path / "ran").exists()
 
 
 def test_components_compose_and_train():

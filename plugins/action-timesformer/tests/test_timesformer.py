@@ -1,20 +1,58 @@
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 import torch
 
-from action_core.api import CheckpointMismatchError, count_flops, export_model
-from action_testkit import PluginConformance
-from action_timesformer import (
-    TimeSformer,
-    load_mmaction2_timesformer,
-    load_transformers_timesformer,
-    timesformer_divst,
+from action_core.api import (
+    CheckpointMismatchError,
+    ExperimentConfig,
+    WeightsError,
+    compose_model,
+    count_flops,
+    export_model,
+    load_config,
+    load_weights,
+    run_cli,
 )
+from action_testkit import PluginConformance
+from action_timesformer import TimeSformer, timesformer_divst, timesformer_divst_parts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NARROW = {"num_frames": 4, "img_size": 32, "patch_size": 8, "embed_dims": 32, "num_heads": 4, "num_layers": 2}
+PRESET = "timesformer_divST_8x32x1_15e_kinetics400_rgb"
+
+
+def shapes(model):
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"num_classes": 7, **NARROW, "head_dropout_ratio": 0.3}])
+def test_shorthand_and_its_composition_build_the_same_model(kwargs):
+    with torch.device("meta"):
+        short = timesformer_divst(**kwargs)
+        composed = compose_model(timesformer_divst_parts(**kwargs))
+    assert shapes(short) == shapes(composed)
+    assert short.clip_len == composed.clip_len == kwargs.get("num_frames", 8)
+    assert short.input_format == composed.input_format == "NCTHW"
+
+
+def built_config(capsys, *argv):
+    assert run_cli(["config", "show", *argv]) in (0, None)
+    cfg = ExperimentConfig.from_dict(tomllib.loads(capsys.readouterr().out), source=argv[0])
+    with torch.device("meta"):
+        return cfg, compose_model(cfg.model.description(), num_classes=cfg.model.num_classes)
+
+
+def test_the_preset_expands_into_the_same_model(capsys):
+    cfg, expanded = built_config(capsys, PRESET, "--expand")
+    assert cfg.model.type == "Recognizer3D" and cfg.model.backbone["type"] == "timesformer"
+    assert cfg.model.head["type"] == "timesformer_head"
+    with torch.device("meta"):
+        preset = load_config(PRESET, cls=ExperimentConfig)
+        short = compose_model(preset.model.description(), num_classes=preset.model.num_classes)
+    assert shapes(expanded) == shapes(short) and expanded.clip_len == short.clip_len == 8
 
 
 def test_parameter_count_equals_mmaction2():
@@ -42,7 +80,7 @@ def test_temporal_fc_starts_at_zero_so_blocks_start_spatial_only():
 def test_logits_equal_mmaction2_with_converted_weights():
     reference = torch.load(FIXTURES / "mmaction2_timesformer_divst_tiny.pt", weights_only=True)
     model = timesformer_divst(num_classes=5, **NARROW)
-    assert load_mmaction2_timesformer(model, reference).ok
+    assert load_weights(model, reference, converter="mmaction2_timesformer").ok
     model.eval()
     with torch.no_grad():
         logits = model(reference["input"])
@@ -53,7 +91,7 @@ def test_logits_equal_mmaction2_with_converted_weights():
 def test_logits_equal_transformers_with_converted_weights():
     reference = torch.load(FIXTURES / "transformers_timesformer_tiny.pt", weights_only=True)
     model = timesformer_divst(num_classes=5, **NARROW)
-    assert load_transformers_timesformer(model, reference).ok
+    assert load_weights(model, reference, converter="transformers_timesformer").ok
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
@@ -61,23 +99,39 @@ def test_logits_equal_transformers_with_converted_weights():
 
 def test_full_size_checkpoint_layouts_map_onto_our_builder():
     with torch.device("meta"):  # key names and shapes only
-        for fixture, load in [
-            ("mmaction2_timesformer_divst_keys.json", load_mmaction2_timesformer),
-            ("transformers_timesformer_base_keys.json", load_transformers_timesformer),
+        for fixture, converter in [
+            ("mmaction2_timesformer_divst_keys.json", "mmaction2_timesformer"),
+            ("transformers_timesformer_base_keys.json", "transformers_timesformer"),
         ]:
-            shapes = json.loads((FIXTURES / fixture).read_text())
-            assert load(timesformer_divst(), {k: torch.zeros(s) for k, s in shapes.items()}).ok
+            keys = json.loads((FIXTURES / fixture).read_text())
+            checkpoint = {k: torch.zeros(s) for k, s in keys.items()}
+            assert load_weights(timesformer_divst(), checkpoint, converter=converter).ok
 
 
-def test_weights_argument_loads_an_mmaction2_file_strictly():
-    path = FIXTURES / "mmaction2_timesformer_divst_tiny.pt"
+@pytest.mark.parametrize("fixture", ["mmaction2_timesformer_divst_tiny", "transformers_timesformer_tiny"])
+def test_weights_argument_loads_a_file_strictly_through_the_converter_that_fits(fixture):
+    path = FIXTURES / f"{fixture}.pt"
     reference = torch.load(path, weights_only=True)
     model = timesformer_divst(num_classes=5, **NARROW, weights=str(path)).eval()
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
     with pytest.raises(CheckpointMismatchError, match="fc_cls"):
         timesformer_divst(num_classes=7, **NARROW, weights=str(path))
-    with pytest.raises(FileNotFoundError, match="known: timesformer_divST_8xb8"):
+
+
+def test_weights_backbone_only_keeps_the_fresh_head_of_another_label_set():
+    path = FIXTURES / "mmaction2_timesformer_divst_tiny.pt"
+    torch.manual_seed(0)
+    model = timesformer_divst(num_classes=7, **NARROW, weights=str(path), weights_backbone_only=True)
+    torch.manual_seed(0)
+    fresh = timesformer_divst(num_classes=7, **NARROW)
+    loaded = torch.load(path, weights_only=True)["state_dict"]
+    assert torch.equal(model.backbone.cls_token, loaded["backbone.cls_token"])
+    assert torch.equal(model.head.fc_cls.weight, fresh.head.fc_cls.weight)
+
+
+def test_unknown_weights_name_the_ways_to_give_them():
+    with pytest.raises(WeightsError, match="neither a file, a URL nor a published checkpoint"):
         timesformer_divst(**NARROW, weights="no_such_weights")
 
 

@@ -9,6 +9,7 @@ from action_core.api import (
     count_flops,
     count_parameters,
     export_model,
+    load_weights,
 )
 from action_tpn import convert
 from action_tpn.backbones import TSMStages, resnet_tsm_stages
@@ -130,7 +131,7 @@ def test_unknown_and_mismatched_keys_are_reported():
     converted, unconverted = convert.from_mmaction(mm)
     assert unconverted == ("neck.mystery.weight",)
     with pytest.raises(CheckpointMismatchError) as info:
-        convert.load_mmaction(tiny(neck_args={**NARROW, "channels": 64}), mm)
+        load_weights(tiny(neck_args={**NARROW, "channels": 64}), mm, converter="tpn_from_mmaction")
     assert info.value.report.unconverted and info.value.report.shape_mismatch
 
 

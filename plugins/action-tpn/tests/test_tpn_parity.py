@@ -11,7 +11,7 @@ import pytest
 import torch
 from fixture_weights import fixture_state_dict
 
-from action_core.api import count_parameters
+from action_core.api import count_parameters, load_weights
 from action_tpn import convert
 from action_tpn.models import tpn_tsm_resnet
 
@@ -25,7 +25,8 @@ def load_case(name):
     mm_state = fixture_state_dict(dict(zip(case["keys"], case["shapes"], strict=True)))
     kwargs = dict(case["kwargs"])
     model = tpn_tsm_resnet(kwargs.pop("depth"), **kwargs)
-    report = convert.load_mmaction(model, {"state_dict": mm_state, "meta": {"mmaction2": "1.2.0"}})
+    checkpoint = {"state_dict": mm_state, "meta": {"mmaction2": "1.2.0"}}
+    report = load_weights(model, checkpoint, converter="tpn_from_mmaction")
     assert report.ok, report.summary()
     return case, mm_state, model
 

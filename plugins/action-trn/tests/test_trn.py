@@ -4,12 +4,19 @@ import pytest
 import torch
 
 from action_core import get_registry
-from action_core.api import CheckpointMismatchError, Recognizer2D, count_flops, count_parameters, export_model
+from action_core.api import (
+    CheckpointMismatchError,
+    Recognizer2D,
+    count_flops,
+    count_parameters,
+    export_model,
+    load_weights,
+)
 from action_trn import convert
 from action_trn.heads import MultiScaleRelation, TRNHead
 from action_trn.models import TRN_WEIGHTS, trn_r50, trn_resnet
-from action_trn.partial_bn import FixedBatchNorm2d
 from action_tsn.backbones import resnet2d
+from action_tsn.partial_bn import FixedBatchNorm2d
 
 
 def tiny(**kwargs):
@@ -124,7 +131,7 @@ def test_unknown_and_mismatched_keys_are_reported():
     _, unconverted = convert.from_mmaction(mm)
     assert unconverted == ("cls_head.mystery.weight",)
     with pytest.raises(CheckpointMismatchError) as info:
-        convert.load_mmaction(tiny(num_segments=3), mm)
+        load_weights(tiny(num_segments=3), mm, converter="trn_from_mmaction")
     assert info.value.report.unconverted and info.value.report.shape_mismatch
 
 

@@ -2,10 +2,11 @@
 
 TSM-R50, 8 segments, 224x224, batch 2, fp32, CPU; both models hold the same weights (MMAction2's converted).
 Runs alternate between the two implementations so machine load affects both alike; the median is reported.
-Needs a venv with MMAction2 (see docs/benchmarks-2d.md) and our packages on PYTHONPATH:
+Needs a venv with MMAction2 (see docs/benchmarks-2d.md) and our packages installed in it (their entry points
+register the parts the builders compose):
 
-    PYTHONPATH=core/src:plugins/action-tsn/src:plugins/action-tsm/src \
-        /work/side/models2d/bin/python plugins/action-tsm/benchmarks/bench_vs_mmaction.py --repeats 10
+    /work/side/models2d/bin/pip install -e core -e plugins/action-tsn -e plugins/action-tsm
+    /work/side/models2d/bin/python plugins/action-tsm/benchmarks/bench_vs_mmaction.py --repeats 10
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mmaction.structures import ActionDataSample
 from mmaction.utils import register_all_modules
 from mmengine.config import Config
 
-from action_tsm.convert import load_mmaction
+from action_core.api import load_weights
 from action_tsm.models import tsm_r50
 
 
@@ -58,7 +59,7 @@ def main() -> None:
 
     mm = build_mmaction(args.segments)
     ours = tsm_r50(num_classes=400, num_segments=args.segments)
-    load_mmaction(ours, mm.state_dict())
+    load_weights(ours, mm.state_dict(), converter="tsm_from_mmaction")
     x = torch.randn(args.batch, args.segments, 3, args.size, args.size)
     labels = torch.randint(0, 400, (args.batch,))
     samples = [ActionDataSample().set_gt_label(labels[i : i + 1]) for i in range(args.batch)]

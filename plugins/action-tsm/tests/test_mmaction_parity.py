@@ -11,7 +11,7 @@ import pytest
 import torch
 from tsm_fixture_weights import fixture_state_dict
 
-from action_core.api import count_parameters
+from action_core.api import count_parameters, load_weights
 from action_tsm import convert as tsm_convert
 from action_tsn import convert as tsn_convert
 
@@ -33,7 +33,8 @@ def test_mmaction_checkpoint_gives_mmaction_logits_and_exports_back(name):
     case = CASES[name]
     mm_state = fixture_state_dict(dict(zip(case["keys"], case["shapes"], strict=True)))
     model = build(case).eval()
-    report = tsm_convert.load_mmaction(model, {"state_dict": mm_state, "meta": {"mmaction2": "1.2.0"}})
+    checkpoint = {"state_dict": mm_state, "meta": {"mmaction2": "1.2.0"}}
+    report = load_weights(model, checkpoint, converter=f"{case['builder'].split('_')[0]}_from_mmaction")
     assert report.ok, report.summary()
     assert count_parameters(model) == case["num_params"]
     with torch.no_grad():

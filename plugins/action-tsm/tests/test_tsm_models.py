@@ -3,7 +3,7 @@ import torch
 import torchvision
 
 from action_core import get_registry
-from action_core.api import CheckpointMismatchError, TSMHead, count_parameters
+from action_core.api import CheckpointMismatchError, TSMHead, count_parameters, load_weights
 from action_tsm import convert
 from action_tsm.backbones import MobileNetV2TSM, ResNetTSM
 from action_tsm.models import TSM_WEIGHTS, tsm_mobilenetv2, tsm_r18, tsm_r50, tsm_resnet
@@ -124,7 +124,7 @@ def test_wrong_architecture_checkpoint_is_reported():
     mm = convert.to_mmaction(tsm_r18(num_classes=4))
     model = tsm_r50(num_classes=4)
     with pytest.raises(CheckpointMismatchError) as info:
-        convert.load_mmaction(model, mm)
+        load_weights(model, mm, converter="tsm_from_mmaction")
     report = info.value.report
     assert report.missing and report.shape_mismatch
     assert "depth" in str(info.value)

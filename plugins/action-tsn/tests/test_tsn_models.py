@@ -3,7 +3,16 @@ import torch
 import torchvision
 
 from action_core import get_registry
-from action_core.api import CheckpointMismatchError, Recognizer2D, TSNHead, WeightsInfo, count_parameters
+from action_core.api import (
+    CheckpointError,
+    CheckpointMismatchError,
+    Recognizer2D,
+    TSNHead,
+    WeightsError,
+    WeightsInfo,
+    count_parameters,
+    load_weights,
+)
 from action_tsn import convert
 from action_tsn.backbones import ResNet2d
 from action_tsn.models import TSN_WEIGHTS, tsn_r18, tsn_r50, tsn_resnet
@@ -105,11 +114,11 @@ def test_conversion_reports_unknown_and_missing_keys():
     mm.pop("backbone.layer3.1.conv2.bn.running_mean")
     mm["backbone.layer3.1.weird.param"] = torch.zeros(1)
     with pytest.raises(CheckpointMismatchError) as info:
-        convert.load_mmaction(model, {"state_dict": mm})
+        load_weights(model, {"state_dict": mm}, converter="tsn_from_mmaction")
     report = info.value.report
     assert report.unconverted == ("backbone.layer3.1.weird.param",)
     assert report.missing == ("backbone.layer3.1.bn2.running_mean",)
-    report = convert.load_mmaction(model, mm, strict=False)
+    report = load_weights(model, mm, converter="tsn_from_mmaction", strict=False)
     assert not report.ok and "weird" in report.summary()
 
 
@@ -121,7 +130,7 @@ def test_export_refuses_unknown_keys():
 
 
 def test_unknown_weights_name_is_explained():
-    with pytest.raises(FileNotFoundError, match="neither a known checkpoint"):
+    with pytest.raises(WeightsError, match="neither a file, a URL nor a published checkpoint"):
         tsn_r18(weights="tsn_r18_nonexistent")
 
 
@@ -157,18 +166,33 @@ def test_published_weights_resolve_from_hub_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     source = tsn_r18(num_classes=4)
     info = WeightsInfo(
-        name="tiny", url="https://example.invalid/mm/tiny_20990101.pth", source="mmaction2", converter="tsn"
+        name="tiny",
+        url="https://example.invalid/mm/tiny_20990101.pth",
+        source="mmaction2",
+        converter="tsn_from_mmaction",
     )
     cache = tmp_path / "hub" / "checkpoints"
     cache.mkdir(parents=True)
     torch.save({"state_dict": convert.to_mmaction(source)}, cache / "tiny_20990101.pth")
     model = tsn_r18(num_classes=4, weights=info)
-    assert model.weights_info is info
     torch.testing.assert_close(model.head.fc_cls.weight, source.head.fc_cls.weight)
 
 
 def test_checkpoint_needing_arbitrary_unpickling_is_refused(tmp_path):
     path = tmp_path / "unsafe.pth"
     torch.save({"state_dict": convert.to_mmaction(tsn_r18(num_classes=2)), "meta": Opaque()}, path)
-    with pytest.raises(ValueError, match="bare state dict"):
+    with pytest.raises(CheckpointError, match="refusing to load"):
         tsn_r18(num_classes=2, weights=str(path))
+
+
+def test_catalogue_names_resolve_through_the_registration(tmp_path, monkeypatch):
+    # core's load_weights finds the name in the catalogue registered as the models' `weights`; the file is
+    # taken from the hub cache (a ResNet-18 checkpoint stands in for the published ResNet-50 one).
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    info = TSN_WEIGHTS["tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb"]
+    cache = tmp_path / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    source = tsn_r18(num_classes=4)
+    torch.save({"state_dict": convert.to_mmaction(source)}, cache / info.url.rsplit("/", 1)[-1])
+    model = tsn_r18(num_classes=4, weights=info.name)
+    torch.testing.assert_close(model.backbone.layer3[1].conv2.weight, source.backbone.layer3[1].conv2.weight)

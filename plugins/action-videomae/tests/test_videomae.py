@@ -1,13 +1,30 @@
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 import torch
 
-from action_core.api import CheckpointMismatchError, count_flops, export_model
+from action_core.api import (
+    CheckpointMismatchError,
+    ExperimentConfig,
+    WeightsError,
+    compose_model,
+    count_flops,
+    export_model,
+    find_published_weights,
+    load_config,
+    load_weights,
+    run_cli,
+)
 from action_testkit import PluginConformance
-from action_videomae import load_transformers_videomae, videomae_vit_b16, videomae_vit_l16
-from action_vit import MultiheadSelfAttention, load_mmaction2_vit3d, sinusoid_position_encoding
+from action_videomae import (
+    videomae_vit_b16,
+    videomae_vit_b16_parts,
+    videomae_vit_l16,
+    videomae_vit_l16_parts,
+)
+from action_vit import MultiheadSelfAttention, sinusoid_position_encoding
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NARROW = {
@@ -25,8 +42,62 @@ OPTIONS = {  # the second MMAction2 fixture: learned positions, LayerScale, no q
 }
 
 
+PRESET = "videomae_vit_b16_16x4x1_kinetics400_rgb"
+
+
 def n_params(model):
     return sum(p.numel() for p in model.parameters())
+
+
+def shapes(model):
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@pytest.mark.parametrize(
+    ("build", "parts"),
+    [(videomae_vit_b16, videomae_vit_b16_parts), (videomae_vit_l16, videomae_vit_l16_parts)],
+    ids=["vit_b16", "vit_l16"],
+)
+@pytest.mark.parametrize(
+    "kwargs", [{}, {**NARROW, "fc_norm_eps": 1e-5, **OPTIONS}], ids=["defaults", "narrow_options"]
+)
+def test_shorthand_and_its_composition_build_the_same_model(build, parts, kwargs):
+    with torch.device("meta"):
+        short = build(**kwargs)
+        composed = compose_model(parts(**kwargs))
+    assert shapes(short) == shapes(composed)
+    assert short.clip_len == composed.clip_len == kwargs.get("num_frames", 16)
+    assert short.input_format == composed.input_format == "NCTHW"
+    if kwargs:  # the options reach the backbone: no mean pooling, learned positions, LayerScale
+        assert composed.backbone.fc_norm is None and "backbone.pos_embed" in composed.state_dict()
+        assert "backbone.blocks.0.gamma_1" in composed.state_dict()
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits():
+    from action_videomae import WEIGHTS
+
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {
+        "vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400": "videomae_vit_b16",
+        "vit-large-p16_videomae-k400-pre_16x4x1_kinetics-400": "videomae_vit_l16",
+    }
+
+
+def built_config(capsys, *argv):
+    assert run_cli(["config", "show", *argv]) in (0, None)
+    cfg = ExperimentConfig.from_dict(tomllib.loads(capsys.readouterr().out), source=argv[0])
+    with torch.device("meta"):
+        return cfg, compose_model(cfg.model.description(), num_classes=cfg.model.num_classes)
+
+
+def test_the_preset_expands_into_the_same_model(capsys):
+    cfg, expanded = built_config(capsys, PRESET, "--expand")
+    assert cfg.model.type == "Recognizer3D" and cfg.model.backbone["type"] == "vit3d"
+    assert cfg.model.head["type"] == "timesformer_head"
+    with torch.device("meta"):
+        preset = load_config(PRESET, cls=ExperimentConfig)
+        short = compose_model(preset.model.description(), num_classes=preset.model.num_classes)
+    assert shapes(expanded) == shapes(short) and expanded.clip_len == short.clip_len == 16
 
 
 def test_parameter_counts_equal_mmaction2():
@@ -54,7 +125,7 @@ def test_architecture_follows_the_mmaction2_config():
 def test_logits_equal_mmaction2_with_converted_weights(fixture, options):
     reference = torch.load(FIXTURES / f"{fixture}.pt", weights_only=True)
     model = videomae_vit_b16(**NARROW, **options)
-    assert load_mmaction2_vit3d(model, reference).ok
+    assert load_weights(model, reference, converter="mmaction2_videomae").ok
     model.eval()
     with torch.no_grad():
         logits = model(reference["input"])
@@ -65,7 +136,7 @@ def test_logits_equal_mmaction2_with_converted_weights(fixture, options):
 def test_logits_equal_transformers_with_converted_weights():
     reference = torch.load(FIXTURES / "transformers_videomae_tiny.pt", weights_only=True)
     model = videomae_vit_b16(**NARROW, norm_eps=1e-12, fc_norm_eps=1e-5)  # transformers' epsilons
-    assert load_transformers_videomae(model, reference).ok
+    assert load_weights(model, reference, converter="transformers_videomae").ok
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
@@ -77,11 +148,11 @@ def test_full_size_checkpoint_layouts_map_onto_our_builders():
     with torch.device("meta"):  # key names and shapes only
         checkpoint = {k: torch.zeros(s) for k, s in shapes.items()}
         checkpoint["backbone.pos_embed"] = sinusoid_position_encoding(1568, 768)  # on the CPU
-        assert load_mmaction2_vit3d(videomae_vit_b16(), checkpoint).ok
+        assert load_weights(videomae_vit_b16(), checkpoint, converter="mmaction2_videomae").ok
         shapes = json.loads((FIXTURES / "transformers_videomae_base_keys.json").read_text())
         checkpoint = {k: torch.zeros(s) for k, s in shapes.items()}
         model = videomae_vit_b16(norm_eps=1e-12, fc_norm_eps=1e-5)
-        assert load_transformers_videomae(model, checkpoint).ok
+        assert load_weights(model, checkpoint, converter="transformers_videomae").ok
 
 
 def test_weights_argument_loads_an_mmaction2_file_strictly():
@@ -92,8 +163,19 @@ def test_weights_argument_loads_an_mmaction2_file_strictly():
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
     with pytest.raises(CheckpointMismatchError, match="gamma_1"):
         videomae_vit_b16(**NARROW, backbone_kwargs={"init_values": 0.1}, weights=str(path))
-    with pytest.raises(FileNotFoundError, match="known: vit-base-p16_videomae"):
+    with pytest.raises(WeightsError, match="neither a file, a URL nor a published checkpoint"):
         videomae_vit_b16(**NARROW, weights="no_such_weights")
+
+
+def test_weights_backbone_only_keeps_the_fresh_head_of_another_label_set():
+    path = FIXTURES / "mmaction2_videomae_vit_tiny.pt"
+    torch.manual_seed(0)
+    model = videomae_vit_b16(**{**NARROW, "num_classes": 7}, weights=str(path), weights_backbone_only=True)
+    torch.manual_seed(0)
+    fresh = videomae_vit_b16(**{**NARROW, "num_classes": 7})
+    loaded = torch.load(path, weights_only=True)["state_dict"]
+    assert torch.equal(model.backbone.fc_norm.weight, loaded["backbone.fc_norm.weight"])
+    assert torch.equal(model.head.fc_cls.weight, fresh.head.fc_cls.weight)
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ from action_core.api import count_flops
 from action_testkit import PluginConformance
 from action_vit import (
     DropPath,
+    Mlp,
     MultiheadSelfAttention,
     VisionTransformer3D,
     convert_mmaction2_vit3d,
@@ -87,6 +88,18 @@ def test_drop_path_drops_whole_samples_in_training_only():
     assert bool((per_sample == per_sample[:, :1]).all())
     assert 0.15 < (per_sample[:, 0] == 0).float().mean() < 0.35
     assert torch.equal(layer.eval()(x), x)
+
+
+def test_mlp_may_change_the_width_under_the_same_parameter_names():
+    widening = Mlp(8, 32, 16)
+    assert [(n, tuple(p.shape)) for n, p in widening.named_parameters()] == [
+        ("fc1.weight", (32, 8)),
+        ("fc1.bias", (32,)),
+        ("fc2.weight", (16, 32)),
+        ("fc2.bias", (16,)),
+    ]
+    assert widening(torch.randn(2, 5, 8)).shape == (2, 5, 16)
+    assert Mlp(8, 32)(torch.randn(3, 8)).shape == (3, 8)
 
 
 def test_backbone_resizes_positions_for_other_frame_sizes_and_refuses_other_lengths():

@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -6,9 +7,29 @@ import torch
 from torch import nn
 
 import action_core
-from action_core.api import CheckpointMismatchError, count_flops, export_model
+from action_core.api import (
+    CheckpointMismatchError,
+    WeightsError,
+    compose_model,
+    count_flops,
+    expand_model,
+    export_model,
+    find_published_weights,
+    get_registry,
+    load_preset,
+    load_weights,
+)
 from action_testkit import PluginConformance
-from action_x3d import X3D, export_mmaction2, load_mmaction2, load_pytorchvideo, x3d_m, x3d_s
+from action_x3d import (
+    WEIGHTS,
+    X3D,
+    convert_pytorchvideo,
+    export_mmaction2,
+    x3d_m,
+    x3d_m_parts,
+    x3d_s,
+    x3d_s_parts,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = {"num_classes": 5, "mid_channels": 16, "gamma_w": 1 / 3, "gamma_d": 0.5}
@@ -44,7 +65,7 @@ def test_architecture_follows_the_mmaction2_config():
 def test_logits_equal_mmaction2_with_converted_weights():
     reference = torch.load(FIXTURES / "mmaction2_x3d_s_tiny.pt", weights_only=True)
     model = x3d_s(**TINY)
-    assert load_mmaction2(model, reference).ok
+    assert load_weights(model, reference, converter="mmaction2_x3d").ok
     model.eval()
     with torch.no_grad():
         logits = model(reference["input"])
@@ -55,7 +76,7 @@ def test_logits_equal_mmaction2_with_converted_weights():
 def test_logits_equal_pytorchvideo_with_converted_weights():
     reference = torch.load(FIXTURES / "pytorchvideo_x3d_s_tiny.pt", weights_only=True)
     model = x3d_s(**TINY, strided_shortcut_norm=False)
-    assert load_pytorchvideo(model, {"model_state": reference["state_dict"]}).ok
+    assert load_weights(model, reference["state_dict"], converter="pytorchvideo_x3d").ok
     model.eval()
     with torch.no_grad():
         logits = model(reference["input"])
@@ -67,17 +88,18 @@ def test_logits_equal_pytorchvideo_with_converted_weights():
 def test_pytorchvideo_weights_need_the_pytorchvideo_layout():
     reference = torch.load(FIXTURES / "pytorchvideo_x3d_s_tiny.pt", weights_only=True)
     with pytest.raises(CheckpointMismatchError, match="downsample.bn"):
-        load_pytorchvideo(x3d_s(**TINY), reference["state_dict"])
+        load_weights(x3d_s(**TINY), reference["state_dict"], converter="pytorchvideo_x3d")
 
 
 def test_full_size_checkpoint_layouts_map_onto_our_builders():
     shapes = json.loads((FIXTURES / "mmaction2_x3d_s_keys.json").read_text())
     checkpoint = {"state_dict": {k: torch.zeros(s) for k, s in shapes.items()}}
-    assert load_mmaction2(x3d_s(num_classes=400), checkpoint).ok
-    assert load_mmaction2(x3d_m(num_classes=400), checkpoint).ok
+    assert load_weights(x3d_s(num_classes=400), checkpoint, converter="mmaction2_x3d").ok
+    assert load_weights(x3d_m(num_classes=400), checkpoint, converter="mmaction2_x3d").ok
     shapes = json.loads((FIXTURES / "pytorchvideo_x3d_s_keys.json").read_text())
     state = {k: torch.zeros(s) for k, s in shapes.items()}
-    assert load_pytorchvideo(x3d_s(num_classes=400, strided_shortcut_norm=False), state).ok
+    model = x3d_s(num_classes=400, strided_shortcut_norm=False)
+    assert load_weights(model, state, converter="pytorchvideo_x3d").ok
 
 
 def test_weights_argument_and_export_round_trip(tmp_path):
@@ -89,8 +111,8 @@ def test_weights_argument_and_export_round_trip(tmp_path):
         torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
     exported = export_mmaction2(model)
     assert set(exported) == {k for k in reference["state_dict"] if not k.startswith("data_preprocessor")}
-    with pytest.raises(FileNotFoundError, match="known: x3d_m_16x5x1_kinetics400_mmaction2"):
-        x3d_s(weights="no_such_weights")
+    with pytest.raises(WeightsError, match="no_such_weights"):
+        x3d_s(**TINY, weights="no_such_weights")
 
 
 def test_frozen_stages_and_norm_eval():
@@ -161,3 +183,80 @@ def test_export_matches_eager(tmp_path, fmt):
 
 class TestConformance(PluginConformance):
     plugin = "x3d"
+
+
+def test_pyslowfast_files_keep_the_weights_under_model_state():
+    reference = torch.load(FIXTURES / "pytorchvideo_x3d_s_tiny.pt", weights_only=True)
+    state, unconverted = convert_pytorchvideo({"model_state": reference["state_dict"]})
+    assert unconverted == () and list(state) == list(convert_pytorchvideo(reference["state_dict"])[0])
+
+
+def test_published_weights_load_by_name_from_the_hub_cache(tmp_path, monkeypatch):
+    info = WEIGHTS["x3d_s_13x6x1_kinetics400_mmaction2"]
+    assert find_published_weights(info.name)[0] == info
+    cached = tmp_path / "checkpoints" / info.url.rsplit("/", 1)[-1]
+    cached.parent.mkdir()
+    shutil.copy(FIXTURES / "mmaction2_x3d_s_tiny.pt", cached)  # stands in for the downloaded file
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    reference = torch.load(cached, weights_only=True)
+    model = x3d_s(**TINY, weights=info.name).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(reference["input"]), reference["logits"], rtol=0, atol=1e-4)
+
+
+def layout(model: torch.nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "parts", "clip_len"),
+    [("x3d_s", x3d_s, x3d_s_parts, 13), ("x3d_m", x3d_m, x3d_m_parts, 16)],
+)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {**TINY, "gamma_b": 3.0, "fc1_bias": True, "strided_shortcut_norm": False, "num_stages": 3}],
+)
+def test_shorthand_equals_its_composition(name, build, parts, clip_len, kwargs):
+    description = expand_model(name, **kwargs)
+    assert description == parts(**kwargs)
+    assert description["backbone"]["type"] == "x3d" and description["head"]["type"] == "x3d_head"
+    with torch.device("meta"):
+        short, composed = build(**kwargs), compose_model(description)
+    assert layout(short) == layout(composed)
+    assert composed.clip_len == short.clip_len == clip_len
+    assert composed.head.in_channels == composed.backbone.feat_dim
+
+
+@pytest.mark.parametrize("preset", ["x3d_s_13x6x1_kinetics400_rgb", "x3d_m_16x5x1_kinetics400_rgb"])
+def test_preset_expands_into_the_same_model(preset, config_show, config_model):
+    expanded = config_show(preset, expand=True)
+    assert expanded["model"]["backbone"]["type"] == "x3d"
+    with torch.device("meta"):
+        short, composed = config_model(config_show(preset)), config_model(expanded)
+    assert layout(short) == layout(composed) and short.clip_len == composed.clip_len
+    assert sum(p.numel() for p in composed.parameters()) == 3_794_322
+
+
+def test_expanded_preset_gives_the_shorthands_outputs(config_show, config_model):
+    tiny = (
+        "model.num_classes=5",
+        "model.args.mid_channels=16",
+        "model.args.gamma_w=0.3333",
+        "model.args.gamma_d=0.5",
+    )
+    preset = "x3d_s_13x6x1_kinetics400_rgb"
+    short = config_model(config_show(preset, *tiny)).eval()
+    composed = config_model(config_show(preset, *tiny, expand=True)).eval()
+    composed.load_state_dict(short.state_dict())
+    x = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(short(x), composed(x))
+
+
+def test_each_published_checkpoint_is_listed_by_the_model_it_fits_and_presets_name_theirs():
+    listed = {name: find_published_weights(name)[1] for name in WEIGHTS}
+    assert listed == {name: name[: len("x3d_s")] for name in WEIGHTS}
+    for preset in get_registry().entries("preset"):
+        if preset.plugin == "x3d" and preset.spec.weights:
+            model = load_preset(preset.name)["model"]["type"]
+            assert find_published_weights(preset.spec.weights)[1] == model, preset.name

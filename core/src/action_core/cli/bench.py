@@ -133,6 +133,11 @@ def _steps(mode: str, argv: list[str]) -> int:
     )
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     parser.add_argument(
+        "--no-roofline",
+        action="store_true",
+        help="skip counting each step's FLOPs and calibrating the device's peak GFLOP/s (a few seconds)",
+    )
+    parser.add_argument(
         "--system-malloc",
         action="store_true",
         help="keep glibc's allocator defaults (default: keep_freed_memory(), as the trainer does "
@@ -162,7 +167,6 @@ def _steps(mode: str, argv: list[str]) -> int:
         check_mmaction2()  # fail before any work when it cannot run
     import torch
 
-    import action_core
     from action_core.engine.builders import build_optimizer
     from action_core.engine.inference import pick_device
     from action_core.tools import bench
@@ -183,7 +187,10 @@ def _steps(mode: str, argv: list[str]) -> int:
     if "pretrained" in model_args:
         model_args["pretrained"] = False  # timing needs no downloaded weights
     torch.manual_seed(args.seed)
-    model = action_core.build("model", cfg.model.type, num_classes=cfg.model.num_classes, **model_args)
+    from action_core.models.compose import compose_model, without_downloads
+
+    description = without_downloads({**cfg.model.description(), **model_args})
+    model = compose_model(description, num_classes=cfg.model.num_classes)
     models: list[tuple[str, torch.nn.Module, Any]] = [("action " + cfg.model.type, model, None)]
     if args.reference == "mmaction2":
         ref, *functions = bench.build_mmaction2_reference(
@@ -236,6 +243,7 @@ def _steps(mode: str, argv: list[str]) -> int:
         warmup=args.warmup,
         amp=amp,
         channels_last=args.channels_last,
+        roofline=not args.no_roofline,
     )
     source = "synthetic data" if args.synthetic_data else f"{cfg.data.dataset!r} {which} split"
     malloc = "freed memory kept (tune_memory)" if tuned else "allocator defaults"

@@ -45,15 +45,23 @@ def info_main(argv: list[str]) -> int:
     get_host().load_all()
     kinds = [normalize_kind(args.kind)] if args.kind else list(KINDS)
     found = []
-    last_error: RegistryError | None = None
+    errors: list[RegistryError] = []
     for kind in kinds:
         try:
             found.append(registry.get(kind, args.name))
         except RegistryError as e:
-            last_error = e
+            errors.append(e)
     if not found:
+        # A name two plugins register, or a close match, says more than "no component".
+        telling = [e for e in errors if "several plugins" in str(e) or "Did you mean" in str(e)]
+        if telling or len(kinds) == 1:
+            raise (telling or errors)[0]
+        from action_core.plugins.known import install_hint
+
+        hint = install_hint(args.name)
         raise RegistryError(
-            str(last_error) if len(kinds) == 1 else f"no component named {args.name!r} of any kind"
+            f"no component named {args.name!r} of any kind"
+            + (f"; it is provided by a first-party plugin that is not installed: {hint}" if hint else "")
         )
     for e in found:
         print(f"{e.kind} {e.name}")

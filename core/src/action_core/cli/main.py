@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
 from action_core.errors import ActionError
@@ -107,12 +108,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             func = _plugin_command(ns.command)
         code = func(list(ns.args))
         return int(code or 0)
-    except ActionError as e:
-        print(f"action-run: error: {e}", file=sys.stderr)
+    except (ActionError, OSError) as e:
+        # Known errors (bad input: a file, a line, a key) are one message naming the input and the fix;
+        # -v shows where they came from. Anything else is a bug and keeps its traceback.
+        if ns.verbose:
+            traceback.print_exc()
+        print(f"action-run: error: {_describe(e)}", file=sys.stderr)
+        if not ns.verbose:
+            print("action-run: (run with -v to see the traceback)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("action-run: interrupted", file=sys.stderr)
         return 130
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, OSError) and not isinstance(e, ActionError) and e.filename:
+        return f"{e.strerror or e}: {e.filename!r}"
+    return str(e)
 
 
 def _plugin_command(name: str) -> Callable[[list[str]], int | None]:

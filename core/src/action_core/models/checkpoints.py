@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from action_core.errors import ActionError
+
 __all__ = [
     "CheckpointMismatchError",
     "ConversionReport",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(ActionError, ValueError):
     """A converted state dict does not fit the model (missing, unexpected or mis-shaped keys)."""
 
     def __init__(self, message: str, report: ConversionReport) -> None:

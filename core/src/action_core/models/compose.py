@@ -27,7 +27,7 @@ from torch import nn
 
 from action_core.errors import ConfigError, RegistryError
 
-__all__ = ["PART_KINDS", "compose_model", "expand_model"]
+__all__ = ["PART_KINDS", "compose_model", "expand_model", "without_downloads"]
 
 PART_KINDS: dict[str, str] = {"backbone": "backbone", "neck": "neck", "head": "head", "loss": "loss"}
 """Argument names built from registered components, and the component kind each is looked up in."""
@@ -98,7 +98,10 @@ def compose_model(
     table, to the model builder. Errors name the dotted key (``model.backbone.type``), the component kind and
     the installed alternatives.
     """
-    spec = copy.deepcopy(dict(spec))
+    weights_source = spec.get("weights")
+    spec = copy.deepcopy({k: v for k, v in spec.items() if k != "weights"})
+    if weights_source is not None:
+        spec["weights"] = weights_source  # a loaded checkpoint mapping is used as it is, not copied
     if "type" not in spec:
         raise ConfigError(f"{where} has no 'type': name a registered model or composite (e.g. Recognizer2D)")
     name = spec.pop("type")
@@ -122,7 +125,10 @@ def compose_model(
     if init.get("weights") is not None:
         from action_core.models.loading import load_weights
 
-        load_weights(model, init["weights"], backbone_only=bool(init.get("weights_backbone_only", False)))
+        report = load_weights(
+            model, init["weights"], backbone_only=bool(init.get("weights_backbone_only", False))
+        )
+        model.weights_report = report  # what loading found, key by key
     return model
 
 
@@ -135,4 +141,28 @@ def expand_model(name: str, **kwargs: Any) -> dict[str, Any]:
         return {"type": name, **kwargs}
     from action_core.registry import import_target
 
-    return dict(import_target(target)(**kwargs))
+    expand = import_target(target)
+    try:
+        return dict(expand(**kwargs))
+    except TypeError as e:
+        try:
+            known = ", ".join(inspect.signature(expand).parameters)
+        except (TypeError, ValueError):
+            known = "?"
+        raise ConfigError(
+            f"model {name!r} cannot be built with {sorted(kwargs)}: {e}. Its arguments: {known}"
+        ) from e
+
+
+def without_downloads(value: Any) -> Any:
+    """A copy of a description with ``pretrained`` off and ``weights`` removed everywhere: the model with
+    random weights, for counting and timing (nothing fetched)."""
+    if isinstance(value, Mapping):
+        return {
+            k: False if k == "pretrained" else without_downloads(v)
+            for k, v in value.items()
+            if k != "weights"
+        }
+    if isinstance(value, list):
+        return [without_downloads(v) for v in value]
+    return value

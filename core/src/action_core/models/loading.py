@@ -11,6 +11,7 @@ missing, unexpected, mis-shaped, or deliberately re-initialised.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -20,13 +21,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.errors import ActionError
+from action_core.errors import ActionError, RegistryError
 from action_core.models.checkpoints import (
     CheckpointMismatchError,
     ConversionReport,
     extract_state_dict,
 )
 from action_core.models.weights import WeightsInfo
+
+logger = logging.getLogger("action_core.models")
 
 __all__ = ["Converter", "WeightsError", "find_published_weights", "load_weights", "read_checkpoint"]
 
@@ -115,7 +118,13 @@ def _converters(name: str | Converter | None) -> list[tuple[str, Converter]]:
     if name is not None:
         return [(name, registry.load("converter", name))]
     get_host().load_all()
-    return [(e.name, e.load()) for e in registry.entries("converter")]
+    found = []
+    for entry in registry.entries("converter"):
+        try:
+            found.append((entry.name, entry.load()))
+        except RegistryError as e:  # a broken plugin never stops another plugin's weights from loading
+            logger.warning("skipping converter %s: %s", entry.qualified_name, e)
+    return found
 
 
 def _fit(model: nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[int, int]:

@@ -42,9 +42,17 @@ FIRST_PARTY: dict[str, str] = {
 
 
 def install_hint(name: str) -> str | None:
-    """``pip install action-x`` for a component or plugin name that a first-party plugin provides."""
+    """``pip install action-x`` for a component or plugin name that a first-party plugin provides, when that
+    plugin is not installed (a typo of a name an installed plugin provides gets no install hint)."""
+    from importlib import metadata
+
     lowered = name.lower().rpartition(":")[2]
     for prefix in sorted(FIRST_PARTY, key=len, reverse=True):
         if lowered == prefix or lowered.startswith(prefix + "_") or lowered.startswith(prefix):
-            return f"pip install {FIRST_PARTY[prefix]}"
+            distribution = FIRST_PARTY[prefix]
+            try:
+                metadata.distribution(distribution)
+            except metadata.PackageNotFoundError:
+                return f"pip install {distribution}"
+            return None
     return None

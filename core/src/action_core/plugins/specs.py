@@ -201,11 +201,14 @@ class MetricSpec(ComponentSpec):
 
 @attrs.frozen(kw_only=True)
 class PresetSpec(ComponentSpec):
-    """``action_register_presets``: a ready-to-run experiment. ``task`` picks the workflow of
-    ``action-run train``/``test``; ``dataset`` is shown by listings and the model zoo."""
+    """``action_register_presets``: a ready-to-run experiment. ``task`` (what its model does) and ``dataset``
+    are shown by listings and the model zoo (every task trains and tests through the same engine); ``weights`` names the
+    published checkpoint the preset reproduces (a name in a registered model's catalogue): the model zoo
+    shows its published metrics and the command that tests it."""
 
     task: Task = attrs.field(default="recognition", converter=_task)
     dataset: str = attrs.field(default="", converter=_text)
+    weights: str = attrs.field(default="", converter=_text)
 
 
 @attrs.frozen(kw_only=True)

@@ -38,7 +38,9 @@ __all__ = [
     "bench_data",
     "bench_steps",
     "build_mmaction2_reference",
+    "calibrate_peak",
     "check_mmaction2",
+    "count_step_flops",
     "convert_memory_format",
     "input_shape_from_pipeline",
     "make_infer_step",
@@ -367,6 +369,10 @@ class StepBenchResult:
     samples_per_iter: int  # clips (views) per iteration
     times: tuple[StepTimes, ...]  # ours first, then the reference if any
     threads: int
+    flops: tuple[
+        int | None, ...
+    ] = ()  # FLOPs of one iteration of each implementation (fwd + bwd in training)
+    peak: Mapping[str, float] = attrs.field(factory=dict)  # calibrated GFLOP/s of the device
 
     def render(self) -> str:
         """Settings, then one row per implementation; with a reference, the ratio."""
@@ -379,10 +385,26 @@ class StepBenchResult:
             f"{len(self.times[0].seconds)} iterations after warm-up",
             f"{'model':<{width}} {'s/iter':>8} {'data s/iter':>12} {'clips/s':>9} {'step cpu s':>11}",
         ]
-        for t in self.times:
-            lines.append(
+        peak = max(self.peak.values(), default=0.0)
+        if self.flops:
+            lines[-1] += f" {'GFLOP/s':>9} {'of peak':>8}"
+        for k, t in enumerate(self.times):
+            line = (
                 f"{t.name:<{width}} {t.median:>8.4f} {t.data_median:>12.4f} {self.samples_per_iter / t.median:>9.2f}"
                 f" {t.cpu_median:>11.3f}"
+            )
+            flops = self.flops[k] if k < len(self.flops) else None
+            if flops:
+                achieved = flops / t.median / 1e9
+                line += f" {achieved:>9.1f} {f'{achieved / peak:.0%}' if peak else '-':>8}"
+            lines.append(line)
+        if self.peak:
+            measured = ", ".join(f"{k} {v:.1f}" for k, v in self.peak.items())
+            precision = "fp32" if self.amp == "none" else self.amp
+            per_iter = ", ".join(f"{f / 1e9:.1f} G" for f in self.flops if f)
+            lines.append(
+                f"calibrated peak ({precision}, {self.threads} threads): {measured} GFLOP/s; "
+                f"FLOPs per iteration: {per_iter}"
             )
         if len(self.times) > 1:
             ours, ref = self.times[0], self.times[1]
@@ -484,11 +506,14 @@ def bench_steps(
     amp: str = "none",
     channels_last: bool = False,
     layout: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+    roofline: bool = False,
 ) -> StepBenchResult:
     """Time ``steps`` (name, fn(inputs, target)) on batches ``{"inputs": (N, V, ...), "label": ...}`` from
     ``batches``. Each iteration takes one batch (timed: data loading) and runs every step on it, the order
     of the steps rotating each iteration; an implementation's s/iter is its step time plus the batch time.
-    ``layout`` maps the folded (N*V, ...) inputs to the model's memory format."""
+    ``layout`` maps the folded (N*V, ...) inputs to the model's memory format. With ``roofline`` the FLOPs
+    of each step are counted (on the first batch, untimed) and the device's peak is calibrated, so the
+    result says how close to the hardware's limit each implementation runs."""
     from action_core.engine.inference import batch_inputs, fold_views
 
     if iters < 1 or warmup < 0:
@@ -498,6 +523,7 @@ def bench_steps(
     data_seconds: list[float] = []
     shape: tuple[int, ...] = ()
     per_iter = 0
+    flops: list[int | None] = []
     for i in range(warmup + iters):
         t0 = time.perf_counter()
         try:
@@ -512,6 +538,8 @@ def bench_steps(
         _sync(device)
         data = time.perf_counter() - t0
         shape, per_iter = tuple(inputs.shape), n * views
+        if roofline and i == 0:
+            flops = [count_step_flops(fn, inputs, target) for _, fn in steps]
         rotation = [(i + k) % len(steps) for k in range(len(steps))]
         for k in rotation:
             t1, c1 = time.perf_counter(), time.process_time()
@@ -535,7 +563,52 @@ def bench_steps(
             for (name, _), s, c in zip(steps, seconds, cpu_seconds, strict=True)
         ),
         threads=torch.get_num_threads(),
+        flops=tuple(flops),
+        peak=calibrate_peak(device, amp=amp) if roofline else {},
     )
+
+
+def calibrate_peak(device: torch.device, *, amp: str = "none", seconds: float = 1.0) -> dict[str, float]:
+    """The GFLOP/s the device reaches on large dense work at precision ``amp``: a 2048x2048 matrix product
+    and a ResNet-like 3x3 convolution (forward), each timed for about ``seconds``, best run: the roofline
+    the training and inference steps are compared with."""
+    from action_core.engine.inference import autocast
+
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(2048, 2048, generator=generator).to(device)
+    b = torch.randn(2048, 2048, generator=generator).to(device)
+    x = torch.randn(8, 128, 56, 56, generator=generator).to(device)
+    conv = nn.Conv2d(128, 128, 3, padding=1, bias=False).to(device)
+    work: dict[str, tuple[Callable[[], Any], int]] = {
+        "matmul": (lambda: a @ b, 2 * 2048**3),
+        "conv": (lambda: conv(x), 2 * 8 * 128 * 128 * 9 * 56 * 56),
+    }
+    peak = {}
+    with torch.inference_mode(), autocast(device, amp):
+        for name, (fn, flops) in work.items():
+            fn()
+            _sync(device)
+            best, spent = float("inf"), 0.0
+            while spent < seconds:
+                t = time.perf_counter()
+                fn()
+                _sync(device)
+                elapsed = time.perf_counter() - t
+                best, spent = min(best, elapsed), spent + elapsed
+            peak[name] = flops / best / 1e9
+    return peak
+
+
+def count_step_flops(step: StepFn, inputs: torch.Tensor, target: torch.Tensor) -> int:
+    """FLOPs of one call of ``step`` (forward and backward of a training step), by torch's FLOP counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from action_core.tools.flops import flop_formulas
+
+    counter = FlopCounterMode(display=False, custom_mapping=flop_formulas())
+    with counter:
+        step(inputs, target)
+    return int(counter.get_total_flops())
 
 
 def synthetic_batches(

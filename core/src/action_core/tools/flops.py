@@ -61,9 +61,9 @@ class FlopReport:
         return "\n".join(lines)
 
 
-def _extra_formulas() -> dict:
-    # torch's counter has no formula for the fused attention kernel scaled_dot_product_attention runs on
-    # the CPU; it costs what the generic flash kernel costs.
+def flop_formulas() -> dict[Any, Any]:
+    """Formulas torch's counter lacks, for ``FlopCounterMode(custom_mapping=...)``: the fused attention
+    kernel ``scaled_dot_product_attention`` runs on the CPU costs what the generic flash kernel costs."""
     cpu_kernel = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
     count = getattr(flop_counter, "sdpa_flop_count", None)  # (query, key, value shapes) -> FLOPs
     if cpu_kernel is None or count is None or cpu_kernel in flop_counter.flop_registry:
@@ -80,7 +80,7 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> FlopReport:
     shape = tuple(int(s) for s in input_shape)
     was_training = model.training
     model.eval()
-    counter = FlopCounterMode(display=False, depth=None, custom_mapping=_extra_formulas())
+    counter = FlopCounterMode(display=False, depth=None, custom_mapping=flop_formulas())
     try:
         with torch.no_grad(), counter:
             model(torch.zeros(shape))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from action_core.errors import ActionError
 
-class MediaError(Exception):
+
+class MediaError(ActionError):
     """Base class for problems with a media file or frame folder (missing, empty, corrupt, too short)."""
 
     def __init__(self, message: str, *, path: str | None = None, cause: str | None = None) -> None:

@@ -1,3 +1,1 @@
 """BSN temporal action proposal generation (Lin et al. 2018): TEM, PGM, PEM in MMAction2 1.2.0's form."""
-
-__version__ = "0.1.0"

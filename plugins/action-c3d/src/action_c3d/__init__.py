@@ -13,10 +13,11 @@ _EXPORTS = {
     "WEIGHTS": "action_c3d.models",
     "c3d": "action_c3d.models",
     "c3d_backbone": "action_c3d.models",
+    "c3d_head": "action_c3d.models",
+    "c3d_parts": "action_c3d.models",
     "convert_mmaction2": "action_c3d.convert",
+    "convert_mmaction2_backbone": "action_c3d.convert",
     "export_mmaction2": "action_c3d.convert",
-    "load_backbone": "action_c3d.convert",
-    "load_mmaction2": "action_c3d.convert",
 }
 
 

@@ -8,16 +8,23 @@ classifier's prefix (``cls_head.fc_cls`` -> ``head.fc_cls``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from action_core.api import I3DHead, Recognizer3D, WeightsInfo
+from action_core.api import (
+    CheckpointMismatchError,
+    I3DHead,
+    Recognizer3D,
+    WeightsInfo,
+    compose_model,
+    load_weights,
+)
 
-WeightsArg = WeightsInfo | str | Path | Mapping[str, Any] | None
+WeightsSource = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any]
 
 # (name, which of the five widths it outputs), in order; each reads the previous one's output
 _CONVS = (
@@ -132,46 +139,70 @@ WEIGHTS: dict[str, WeightsInfo] = {
 }
 
 
-def c3d_backbone(*, pretrained: bool | str | Path = False, progress: bool = False, **kwargs: Any) -> C3D:
+def c3d_backbone(*, pretrained: bool | str | os.PathLike[str] = False, **kwargs: Any) -> C3D:
     """MMAction2's C3D (Sports-1M layout); keywords as ``C3D``. ``pretrained``: ``True`` loads the Sports-1M
-    backbone MMAction2's UCF101 recipe starts from (downloaded to the torch hub cache), a path loads a local
-    copy. Keys beyond the backbone (the Sports-1M classifier) are ignored and listed in
+    backbone MMAction2's UCF101 recipe starts from (core's ``load_weights`` downloads it to the torch hub cache),
+    a path loads a local copy. Keys beyond the backbone (the Sports-1M classifier) are ignored and listed in
     ``backbone.pretrained_report``; a missing or misshapen backbone tensor is an error."""
     backbone = C3D(**kwargs)
     if pretrained:
-        from action_c3d.convert import SPORTS1M_URL, download, load_backbone
+        from action_c3d.convert import SPORTS1M_URL, convert_mmaction2_backbone
 
-        path = (
-            download(SPORTS1M_URL, "the Sports-1M C3D backbone", progress)
-            if pretrained is True
-            else pretrained
-        )
-        backbone.pretrained_report = load_backbone(backbone, path, strict=False)
+        source = SPORTS1M_URL if pretrained is True else pretrained
+        report = load_weights(backbone, source, converter=convert_mmaction2_backbone, strict=False)
+        if report.missing or report.shape_mismatch:
+            raise CheckpointMismatchError(
+                f"{os.fspath(source)} does not hold the whole backbone: {report.summary()}", report
+            )
+        backbone.pretrained_report = report
     return backbone
 
 
-def c3d(
+def c3d_head(
+    *, num_classes: int = 101, in_channels: int = 4096, dropout_ratio: float = 0.5, **kwargs: Any
+) -> I3DHead:
+    """MMAction2's C3D head: its ``I3DHead`` without pooling (dropout, linear) on the backbone's fc7 features.
+    Registered on its own because a config file cannot write ``i3d_head``'s ``spatial_type = None``."""
+    return I3DHead(num_classes, in_channels, spatial_type=None, dropout_ratio=dropout_ratio, **kwargs)
+
+
+def c3d_parts(
     *,
     num_classes: int = 101,
-    pretrained: bool | str | Path = False,
+    pretrained: bool | str | os.PathLike[str] = False,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
-    weights: WeightsArg = None,
-    progress: bool = False,
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
     **backbone_kwargs: Any,
-) -> Recognizer3D:
-    """C3D recognizer; input (N, 3, 16, 112, 112), output logits (N, num_classes). ``backbone_kwargs`` go to
-    ``C3D`` (``fc_dropout_ratio`` is the dropout between fc6 and fc7, ``dropout_ratio`` the head's). ``weights``: a name in ``WEIGHTS``,
-    a ``WeightsInfo``, a path to an MMAction2 checkpoint or a loaded one (converted and loaded strictly).
-    ``pretrained`` initialises the backbone from Sports-1M instead (see ``c3d_backbone``)."""
-    backbone = c3d_backbone(pretrained=pretrained, progress=progress, **backbone_kwargs)
-    head = I3DHead(
-        num_classes, backbone.feat_dim, spatial_type=None, dropout_ratio=dropout_ratio, init_std=init_std
-    )
-    model = Recognizer3D(backbone, head)
-    model.clip_len = 16  # the frame count the model is built for (used by FLOPs and benchmarks)
+) -> dict[str, Any]:
+    """``c3d`` composed of registered parts: backbone ``c3d`` (``pretrained`` and ``backbone_kwargs`` go there)
+    and head ``c3d_head``; ``clip_len`` 16, the frame count the model is built for. ``weights`` (a published
+    name from ``WEIGHTS``, a path to an MMAction2 checkpoint or a loaded one) are loaded by core's
+    ``load_weights`` once it is built."""
+    description: dict[str, Any] = {
+        "type": "Recognizer3D",
+        "clip_len": 16,
+        "backbone": {"type": "c3d", "pretrained": pretrained, **backbone_kwargs},
+        "head": {
+            "type": "c3d_head",
+            "num_classes": num_classes,
+            "in_channels": backbone_kwargs.get("fc_channels", 4096),
+            "dropout_ratio": dropout_ratio,
+            "init_std": init_std,
+            "loss": {"type": "cross_entropy"},
+        },
+    }
     if weights is not None:
-        from action_c3d.convert import apply_weights
+        description.update(weights=weights, weights_backbone_only=weights_backbone_only)
+    return description
 
-        apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
-    return model
+
+def c3d(**kwargs: Any) -> Recognizer3D:
+    """C3D recognizer; input (N, 3, 16, 112, 112), output logits (N, num_classes). Keyword arguments as
+    ``c3d_parts`` (``num_classes=101, pretrained=False, dropout_ratio=0.5, init_std=0.01, weights=None,
+    weights_backbone_only=False, **backbone_kwargs``): ``backbone_kwargs`` go to ``C3D`` (``fc_dropout_ratio``
+    is the dropout between fc6 and fc7, ``dropout_ratio`` the head's). ``weights``: a name in ``WEIGHTS``, a
+    path to an MMAction2 checkpoint or a loaded one (loaded strictly). ``pretrained`` initialises the backbone
+    from Sports-1M instead (see ``c3d_backbone``)."""
+    return compose_model(c3d_parts(**kwargs))

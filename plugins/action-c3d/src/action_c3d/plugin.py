@@ -19,6 +19,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, **_TINY_BACKBONE},
         example_input=(1, 3, 16, 16, 16),
+        expand="action_c3d.models:c3d_parts",
+        weights="action_c3d.models:WEIGHTS",
     )
 
 
@@ -29,6 +31,15 @@ def action_register_backbones(register) -> None:
         "action_c3d.models:c3d_backbone",
         summary="C3D backbone (MMAction2 names), returns fc7 features; pretrained=True loads Sports-1M",
         example_kwargs=_TINY_BACKBONE,
+    )
+
+
+@hookimpl
+def action_register_heads(register) -> None:
+    register(
+        "c3d_head",
+        "action_c3d.models:c3d_head",
+        summary="MMAction2's C3D head: dropout, linear on fc7 features (an I3D head without pooling)",
     )
 
 
@@ -50,4 +61,5 @@ def action_register_presets(register) -> None:
         f"action_c3d:presets/{_PRESET}.toml",
         summary="MMAction2 recipe c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb",
         dataset="ucf101",
+        weights="c3d_16x1x1_ucf101_split1_mmaction2",
     )

@@ -14,11 +14,11 @@ _EXPORTS = {
     "WEIGHTS": "action_csn.models",
     "channel_separated_conv3d": "action_csn.models",
     "convert_mmaction2": "action_csn.convert",
+    "convert_mmaction2_backbone": "action_csn.convert",
     "csn_backbone": "action_csn.models",
     "export_mmaction2": "action_csn.convert",
     "ircsn_r152": "action_csn.models",
-    "load_backbone": "action_csn.convert",
-    "load_mmaction2": "action_csn.convert",
+    "ircsn_r152_parts": "action_csn.models",
 }
 
 

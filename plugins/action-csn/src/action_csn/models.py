@@ -9,20 +9,20 @@ factory, so the backbone is built without ever allocating the dense 3x3x3 kernel
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from functools import partial
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from action_core.api import I3DHead, Recognizer3D, WeightsInfo
-from action_resnet3d import ResNet3d, conv3d
+from action_core.api import CheckpointMismatchError, Recognizer3D, WeightsInfo, compose_model, load_weights
+from action_resnet3d import ResNet3d, conv3d, feature_width
 from action_resnet3d.layers import triple
 
 BottleneckMode = Literal["ir", "ip"]
-WeightsArg = WeightsInfo | str | Path | Mapping[str, Any] | None
+WeightsSource = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any]
 
 
 class InteractionPreservedConv3d(nn.Module):
@@ -176,52 +176,76 @@ def csn_backbone(
     *,
     depth: int = 152,
     bottleneck_mode: BottleneckMode = "ir",
-    pretrained: bool | str | Path = False,
-    progress: bool = False,
+    pretrained: bool | str | os.PathLike[str] = False,
     **kwargs: Any,
 ) -> ResNet3dCSN:
     """MMAction2's ``ResNet3dCSN`` (keywords as ``ResNet3dCSN``). ``pretrained``: ``True`` loads the IG-65M
-    ir-CSN-152 backbone MMAction2's recipes start from (downloaded to the torch hub cache), a path loads a
-    local backbone checkpoint. Keys beyond the backbone (a pre-training classifier) are ignored and listed in
-    ``backbone.pretrained_report``; a missing or misshapen backbone tensor is an error."""
+    ir-CSN-152 backbone MMAction2's recipes start from (core's ``load_weights`` downloads it to the torch hub
+    cache), a path loads a local backbone checkpoint. Keys beyond the backbone (a pre-training classifier) are
+    ignored and listed in ``backbone.pretrained_report``; a missing or misshapen backbone tensor is an error."""
     backbone = ResNet3dCSN(depth, bottleneck_mode=bottleneck_mode, **kwargs)
     if pretrained:
-        from action_csn.convert import download, load_backbone
+        if pretrained is True and (depth, bottleneck_mode) != (152, "ir"):
+            raise ValueError(
+                f"pretrained=True loads the IG-65M ir-CSN-152 backbone; this is {bottleneck_mode}-CSN-{depth}:"
+                " pass a path to a backbone checkpoint of that network instead"
+            )
+        from action_csn.convert import convert_mmaction2_backbone
 
-        if pretrained is True:
-            if (depth, bottleneck_mode) != (152, "ir"):
-                raise ValueError(
-                    f"pretrained=True loads the IG-65M ir-CSN-152 backbone; this is {bottleneck_mode}-CSN-{depth}:"
-                    " pass a path to a backbone checkpoint of that network instead"
-                )
-            pretrained = download(IG65M_IRCSN_R152_URL, "the IG-65M ir-CSN-152 backbone", progress)
-        backbone.pretrained_report = load_backbone(backbone, pretrained, strict=False)
+        source = IG65M_IRCSN_R152_URL if pretrained is True else pretrained
+        report = load_weights(backbone, source, converter=convert_mmaction2_backbone, strict=False)
+        if report.missing or report.shape_mismatch:
+            raise CheckpointMismatchError(
+                f"{os.fspath(source)} does not hold the whole backbone: {report.summary()}", report
+            )
+        backbone.pretrained_report = report
     return backbone
 
 
-def ircsn_r152(
+def ircsn_r152_parts(
     *,
     num_classes: int = 400,
     depth: int = 152,
-    pretrained: bool | str | Path = False,
+    pretrained: bool | str | os.PathLike[str] = False,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
-    weights: WeightsArg = None,
-    progress: bool = False,
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
     **backbone_kwargs: Any,
-) -> Recognizer3D:
-    """ir-CSN ResNet-152 recognizer; input (N, 3, 32, 224, 224) as trained (MMAction2 tests 256 px crops),
-    output logits (N, num_classes). ``depth`` 50 or 101 builds the shallower CSNs of MMAction2's other
-    recipes (and narrow test models). ``backbone_kwargs`` go to ``ResNet3dCSN`` (the ``-bnfrozen`` recipe:
-    ``norm_eval=True, bn_frozen=True``; ``bottleneck_mode="ip"`` gives ip-CSN). ``weights``: a name in
-    ``WEIGHTS``, a ``WeightsInfo``, a path to an MMAction2 checkpoint or a loaded one (converted and loaded
-    strictly); ``pretrained`` initialises the backbone instead (see ``csn_backbone``)."""
-    backbone = csn_backbone(depth=depth, pretrained=pretrained, progress=progress, **backbone_kwargs)
-    head = I3DHead(num_classes, backbone.feat_dim, dropout_ratio=dropout_ratio, init_std=init_std)
-    model = Recognizer3D(backbone, head)
-    model.clip_len = 32  # the frame count the model was trained on (used by FLOPs and benchmarks)
+) -> dict[str, Any]:
+    """``ircsn_r152`` composed of registered parts: backbone ``resnet3d_csn`` (``depth``, ``pretrained`` and
+    ``backbone_kwargs`` go there) and core's ``i3d_head``; ``clip_len`` 32, the frame count it was trained on.
+    ``weights`` (a published name from ``WEIGHTS``, a path to an MMAction2 checkpoint or a loaded one) are
+    loaded by core's ``load_weights`` once it is built."""
+    backbone = {"type": "resnet3d_csn", "depth": depth, "pretrained": pretrained, **backbone_kwargs}
+    width = feature_width(
+        depth, base_channels=backbone.get("base_channels", 64), num_stages=backbone.get("num_stages", 4)
+    )
+    description: dict[str, Any] = {
+        "type": "Recognizer3D",
+        "clip_len": 32,
+        "backbone": backbone,
+        "head": {
+            "type": "i3d_head",
+            "num_classes": num_classes,
+            "in_channels": width,
+            "dropout_ratio": dropout_ratio,
+            "init_std": init_std,
+            "loss": {"type": "cross_entropy"},
+        },
+    }
     if weights is not None:
-        from action_csn.convert import apply_weights
+        description.update(weights=weights, weights_backbone_only=weights_backbone_only)
+    return description
 
-        apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
-    return model
+
+def ircsn_r152(**kwargs: Any) -> Recognizer3D:
+    """ir-CSN ResNet-152 recognizer; input (N, 3, 32, 224, 224) as trained (MMAction2 tests 256 px crops),
+    output logits (N, num_classes). Keyword arguments as ``ircsn_r152_parts`` (``num_classes=400, depth=152,
+    pretrained=False, dropout_ratio=0.5, init_std=0.01, weights=None, weights_backbone_only=False,
+    **backbone_kwargs``). ``depth`` 50 or 101 builds the shallower CSNs of MMAction2's other recipes (and
+    narrow test models). ``backbone_kwargs`` go to ``ResNet3dCSN`` (the ``-bnfrozen`` recipe:
+    ``norm_eval=True, bn_frozen=True``; ``bottleneck_mode="ip"`` gives ip-CSN). ``weights``: a name in
+    ``WEIGHTS``, a path to an MMAction2 checkpoint or a loaded one (loaded strictly); ``pretrained``
+    initialises the backbone instead (see ``csn_backbone``)."""
+    return compose_model(ircsn_r152_parts(**kwargs))

@@ -18,6 +18,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, "depth": 50, **_TINY_BACKBONE},
         example_input=(1, 3, 8, 32, 32),
+        expand="action_csn.models:ircsn_r152_parts",
+        weights="action_csn.models:WEIGHTS",
     )
 
 
@@ -49,4 +51,5 @@ def action_register_presets(register) -> None:
         f"action_csn:presets/{_PRESET}.toml",
         summary="MMAction2 recipe ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb",
         dataset="kinetics400",
+        weights="ircsn_r152_ig65m_bnfrozen_32x2x1_kinetics400_mmaction2",
     )

@@ -1,3 +1,1 @@
 """HMDB51 for the action toolkit: the three official splits from the 153 split files, presets, ``prepare``."""
-
-__version__ = "0.1.0"

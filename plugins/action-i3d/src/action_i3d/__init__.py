@@ -12,6 +12,7 @@ _EXPORTS = {
     "WEIGHTS": "action_i3d.models",
     "i3d_backbone": "action_i3d.models",
     "i3d_r50": "action_i3d.models",
+    "i3d_r50_parts": "action_i3d.models",
 }
 
 

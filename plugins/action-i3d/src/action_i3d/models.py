@@ -4,12 +4,16 @@ blocks, optional non-local blocks, and the I3D head (average pool, dropout, line
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from action_core.api import I3DHead, Recognizer3D, WeightsInfo
-from action_resnet3d import ResNet3d
+from action_core.api import Recognizer3D, WeightsInfo, compose_model
+from action_resnet3d import ResNet3d, feature_width
 from action_resnet3d.inflate import inflate_resnet2d_weights, load_resnet2d_state_dict
-from action_resnet3d.weights import WeightsArg, apply_weights
+
+NonLocalMode = Literal["dot_product", "embedded_gaussian"]
+WeightsSource = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any]
 
 I3D_R50_INFLATE = ((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0))
 I3D_R50_NON_LOCAL = ((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0))
@@ -53,7 +57,7 @@ def i3d_backbone(
     *,
     depth: int = 50,
     pretrained: bool | str = False,
-    non_local: Literal["dot_product", "embedded_gaussian"] | None = None,
+    non_local: NonLocalMode | None = None,
     **overrides: object,
 ) -> ResNet3d:
     """MMAction2's I3D ``ResNet3d`` configuration; ``overrides`` replace any ``ResNet3d`` argument.
@@ -80,24 +84,47 @@ def i3d_backbone(
     return backbone
 
 
-def i3d_r50(
+def i3d_r50_parts(
     *,
     num_classes: int = 400,
     pretrained: bool | str = False,
-    non_local: Literal["dot_product", "embedded_gaussian"] | None = None,
+    non_local: NonLocalMode | None = None,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
-    weights: WeightsArg = None,
-    progress: bool = False,
-    **backbone_kwargs: object,
-) -> Recognizer3D:
-    """I3D ResNet-50 recognizer; input (N, 3, T, H, W), output logits (N, num_classes).
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
+    **backbone_kwargs: Any,
+) -> dict[str, Any]:
+    """``i3d_r50`` composed of registered parts: backbone ``resnet3d_i3d`` (``pretrained``, ``non_local`` and
+    ``backbone_kwargs`` go there) and core's ``i3d_head``. ``weights`` (a published name from ``WEIGHTS``, a
+    path to an MMAction2 checkpoint or a loaded one) are loaded by core's ``load_weights`` once it is built."""
+    backbone = {"type": "resnet3d_i3d", "depth": 50, "pretrained": pretrained, "non_local": non_local}
+    backbone.update(backbone_kwargs)
+    width = feature_width(
+        backbone["depth"],
+        base_channels=backbone.get("base_channels", 64),
+        num_stages=backbone.get("num_stages", 4),
+    )
+    description: dict[str, Any] = {
+        "type": "Recognizer3D",
+        "backbone": backbone,
+        "head": {
+            "type": "i3d_head",
+            "num_classes": num_classes,
+            "in_channels": width,
+            "dropout_ratio": dropout_ratio,
+            "init_std": init_std,
+            "loss": {"type": "cross_entropy"},
+        },
+    }
+    if weights is not None:
+        description.update(weights=weights, weights_backbone_only=weights_backbone_only)
+    return description
 
-    ``weights``: a name in ``WEIGHTS``, a ``WeightsInfo``, a path to an MMAction2 checkpoint or a loaded one
-    (converted and loaded strictly). ``pretrained`` inflates ImageNet 2D weights into the backbone instead.
-    """
-    backbone = i3d_backbone(depth=50, pretrained=pretrained, non_local=non_local, **backbone_kwargs)
-    head = I3DHead(num_classes, backbone.feat_dim, dropout_ratio=dropout_ratio, init_std=init_std)
-    model = Recognizer3D(backbone, head)
-    apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
-    return model
+
+def i3d_r50(**kwargs: Any) -> Recognizer3D:
+    """I3D ResNet-50 recognizer; input (N, 3, T, H, W), output logits (N, num_classes). Keyword arguments as
+    ``i3d_r50_parts`` (``num_classes=400, pretrained=False, non_local=None, dropout_ratio=0.5, init_std=0.01,
+    weights=None, weights_backbone_only=False, **backbone_kwargs``): ``pretrained`` inflates ImageNet 2D
+    weights into the backbone, ``weights`` loads a whole recognizer checkpoint."""
+    return compose_model(i3d_r50_parts(**kwargs))

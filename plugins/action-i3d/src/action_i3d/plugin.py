@@ -4,7 +4,11 @@ from action_core import hookimpl
 
 ACTION_PLUGIN_API = "1.0"
 
-_PRESETS = ("i3d_r50_32x2x1_100e_kinetics400_rgb", "i3d_r50_8x8x1_100e_kinetics400_rgb")
+# preset -> the published checkpoint it reproduces (model zoo metrics, the test command); MMAction2 has no 8x8 I3D
+_PRESETS = {
+    "i3d_r50_32x2x1_100e_kinetics400_rgb": "i3d_r50_32x2x1_kinetics400_mmaction2",
+    "i3d_r50_8x8x1_100e_kinetics400_rgb": "",
+}
 
 
 @hookimpl
@@ -17,6 +21,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, "base_channels": 4},
         example_input=(1, 3, 8, 32, 32),
+        expand="action_i3d.models:i3d_r50_parts",
+        weights="action_i3d.models:WEIGHTS",
     )
 
 
@@ -43,7 +49,11 @@ def action_register_converters(register) -> None:
 
 @hookimpl
 def action_register_presets(register) -> None:
-    for name in _PRESETS:
+    for name, weights in _PRESETS.items():
         register(
-            name, f"action_i3d:presets/{name}.toml", summary=f"MMAction2 recipe {name}", dataset="kinetics400"
+            name,
+            f"action_i3d:presets/{name}.toml",
+            summary=f"MMAction2 recipe {name}",
+            dataset="kinetics400",
+            weights=weights,
         )

@@ -1,3 +1,1 @@
 """Kinetics-400, -600 and -700 for the action toolkit: official CSVs, clip naming, label maps, ``prepare``."""
-
-__version__ = "0.1.0"

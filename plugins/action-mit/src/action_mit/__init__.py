@@ -1,3 +1,1 @@
 """Moments in Time (single-label, 339 classes) and Multi-Moments in Time (multi-label, 313 classes)."""
-
-__version__ = "0.1.0"

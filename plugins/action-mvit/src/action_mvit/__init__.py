@@ -16,15 +16,16 @@ _EXPORTS = {
     "convert_mmaction2": "action_mvit.convert",
     "convert_pytorchvideo": "action_mvit.convert",
     "convert_torchvision": "action_mvit.convert",
-    "load_mmaction2": "action_mvit.convert",
-    "load_pytorchvideo": "action_mvit.convert",
-    "load_torchvision": "action_mvit.convert",
     "mvit_backbone": "action_mvit.models",
     "mvit_head": "action_mvit.models",
     "mvit_v1_b": "action_mvit.models",
+    "mvit_v1_b_parts": "action_mvit.models",
     "mvit_v2_b": "action_mvit.models",
+    "mvit_v2_b_parts": "action_mvit.models",
     "mvit_v2_l": "action_mvit.models",
+    "mvit_v2_l_parts": "action_mvit.models",
     "mvit_v2_s": "action_mvit.models",
+    "mvit_v2_s_parts": "action_mvit.models",
 }
 
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .layers import DropPath, Mlp
+from action_vit.layers import DropPath, Mlp
 
 Size3 = tuple[int, int, int]
 PosEmbed = Literal["none", "separable"]

@@ -8,22 +8,22 @@
 - PyTorchVideo ``mvit_base_16x4`` (and PySlowFast's ``MVIT_B_16x4`` files, wrapped in ``model_state``) onto
   ``mvit_v1_b``: separate ``q``/``k``/``v`` projections are stacked into our ``qkv``.
 
-Every source key is either converted or returned as unconverted, never dropped.
+Every source key is either converted or returned as unconverted, never dropped. Converters follow core's contract
+``convert(checkpoint) -> (state_dict, unconverted_keys)``; core's ``load_weights`` loads their output.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 
-Checkpoint = Mapping[str, Any] | str | Path
+Checkpoint = Mapping[str, Any] | str | os.PathLike[str]
 
 _P = r"(?P<p>weight|bias)"
 
@@ -76,30 +76,26 @@ _TORCHVISION_TOKENS = (
 )
 
 
-def read_checkpoint(source: Checkpoint) -> dict[str, torch.Tensor]:
-    """The tensors of a checkpoint given as a loaded mapping or a file (read with ``weights_only=True``).
+def _state_dict(source: Checkpoint) -> dict[str, torch.Tensor]:
+    """The tensors of a checkpoint given as a loaded mapping or a file (core's ``read_checkpoint``,
+    ``weights_only=True``).
 
     Wrappers are removed: ``state_dict`` (MMAction2), ``model`` (ours), ``model_state`` (PySlowFast /
     PyTorchVideo ``.pyth`` files), a DDP ``module.`` prefix.
     """
-    if isinstance(source, Mapping):
-        checkpoint: Mapping[str, Any] = source
-    else:
-        from action_core.api import load_checkpoint
-
-        checkpoint = load_checkpoint(Path(source))
+    checkpoint = read_checkpoint(source)
     inner = checkpoint.get("model_state")
     return extract_state_dict(inner if isinstance(inner, Mapping) else checkpoint)
 
 
 def convert_mmaction2(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """MMAction2 MViT recognizer checkpoint -> our keys; returns (state dict, keys no rule maps)."""
-    return rename_keys(read_checkpoint(checkpoint), MMACTION2_RULES)
+    return rename_keys(_state_dict(checkpoint), MMACTION2_RULES)
 
 
 def convert_torchvision(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """torchvision ``mvit_v2_s`` / ``mvit_v1_b`` state dict -> our keys (build ``mvit_v2_s`` / ``mvit_v1_b``)."""
-    state, unconverted = rename_keys(read_checkpoint(checkpoint), TORCHVISION_RULES)
+    state, unconverted = rename_keys(_state_dict(checkpoint), TORCHVISION_RULES)
     for key in _TORCHVISION_TOKENS:
         if key in state and state[key].ndim < 3:
             state[key] = state[key].reshape((1,) * (3 - state[key].ndim) + tuple(state[key].shape))
@@ -112,7 +108,7 @@ def convert_pytorchvideo(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor
     The ``q``, ``k`` and ``v`` projections of a block are stacked (in that order) into ``qkv``; a block that
     lacks one of them keeps all three among the unconverted keys.
     """
-    state = dict(read_checkpoint(checkpoint))
+    state = dict(_state_dict(checkpoint))
     fused: dict[str, torch.Tensor] = {}
     pattern = re.compile(r"(?P<prefix>blocks\.\d+\.attn)\.q\.(?P<p>weight|bias)")
     for key in [k for k in state if pattern.fullmatch(k)]:
@@ -123,35 +119,3 @@ def convert_pytorchvideo(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor
             fused[f"{match['prefix']}.qkv.{match['p']}"] = torch.cat([state.pop(p) for p in parts])
     state.update(fused)
     return rename_keys(state, PYTORCHVIDEO_RULES)
-
-
-def _load(
-    model: nn.Module, converted: tuple[dict[str, torch.Tensor], tuple[str, ...]], *, strict: bool, source: str
-) -> ConversionReport:
-    state, unconverted = converted
-    return load_converted(model, state, unconverted=unconverted, strict=strict, source=source)
-
-
-def _name(checkpoint: Checkpoint, default: str) -> str:
-    return str(checkpoint) if isinstance(checkpoint, (str, Path)) else default
-
-
-def load_mmaction2(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
-    """Convert an MMAction2 MViT checkpoint and load it into ``model`` (see ``load_converted`` for ``strict``)."""
-    return _load(
-        model, convert_mmaction2(checkpoint), strict=strict, source=_name(checkpoint, "MMAction2 checkpoint")
-    )
-
-
-def load_torchvision(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
-    """Convert a torchvision MViT state dict and load it into ``model``."""
-    return _load(
-        model, convert_torchvision(checkpoint), strict=strict, source=_name(checkpoint, "torchvision MViT")
-    )
-
-
-def load_pytorchvideo(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
-    """Convert a PyTorchVideo / PySlowFast MViT-B state dict and load it into a ``mvit_v1_b`` model."""
-    return _load(
-        model, convert_pytorchvideo(checkpoint), strict=strict, source=_name(checkpoint, "PyTorchVideo MViT")
-    )

@@ -3,18 +3,24 @@
 - ``mvit_v2_s`` / ``mvit_v2_b`` / ``mvit_v2_l``: MMAction2's ``MViT(arch='small' | 'base' | 'large')`` with
   ``MViTHead`` (the same networks as torchvision's ``mvit_v2_s`` and PySlowFast's MViTv2);
 - ``mvit_v1_b``: MViT-B 16x4 of the first paper (PyTorchVideo ``mvit_base_16x4``, torchvision ``mvit_v1_b``).
+
+Each recognizer is composed from the registered parts (backbone ``mvit``, head ``mvit_head``): its ``*_parts``
+function returns the description for the builder's arguments and the builder builds that description with core's
+``compose_model``, which also loads ``weights`` through core's ``load_weights``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from action_core.api import Recognizer3D, WeightsInfo
+from action_core.api import Recognizer3D, WeightsInfo, compose_model
 
 from .backbones import MViT
 from .heads import MViTHead
-from .weights import WeightsArg, apply_weights
+
+Weights = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any] | None
 
 ARCHS: dict[str, dict[str, Any]] = {
     "small": {"embed_dims": 96, "num_layers": 16, "num_heads": 1, "downscale_indices": (1, 3, 14)},
@@ -90,6 +96,10 @@ WEIGHTS: dict[str, WeightsInfo] = {
     ),
 }
 
+#: The published checkpoints of each model (its registered ``weights`` catalogue); MViTv2-B/L have none here.
+MVIT_V2_S_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("mvit_v2_s_")}
+MVIT_V1_B_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("mvit_v1_b_")}
+
 
 def mvit_backbone(
     *,
@@ -114,60 +124,86 @@ def mvit_head(*, num_classes: int = 400, in_channels: int = 768, **kwargs: Any) 
     return MViTHead(num_classes, in_channels, **kwargs)
 
 
-def _recognizer(
-    backbone: MViT,
+def _out_channels(
+    embed_dims: int, num_layers: int, downscale_indices: Sequence[int], *, dim_mul_in_attention: bool
+) -> int:
+    """The width of the last block of an :class:`MViT` (doubled at each downscale block, or, without widening in
+    the attention (v1), in the MLP of the block before it), without building it."""
+    widen_at = set(downscale_indices)
+    shift = 0 if dim_mul_in_attention else 1
+    return embed_dims * 2 ** sum(1 for i in range(num_layers) if i + shift in widen_at)
+
+
+def _parts(
+    backbone: dict[str, Any],
     *,
     num_classes: int,
     dropout_ratio: float,
     label_smoothing: float,
-    weights: WeightsArg,
-    converter: str,
-    progress: bool,
-) -> Recognizer3D:
-    head = MViTHead(
-        num_classes,
-        backbone.out_channels,
-        with_cls_token=backbone.with_cls_token,
-        dropout_ratio=dropout_ratio,
-        label_smoothing=label_smoothing,
+    weights: Weights,
+    weights_backbone_only: bool,
+) -> dict[str, Any]:
+    in_channels = _out_channels(
+        backbone["embed_dims"],
+        backbone["num_layers"],
+        backbone["downscale_indices"],
+        dim_mul_in_attention=backbone.get("dim_mul_in_attention", True),
     )
-    model = Recognizer3D(backbone, head)
-    apply_weights(model, weights, catalogue=WEIGHTS, converter=converter, progress=progress)
-    return model
+    return {
+        "type": "Recognizer3D",
+        # the frame count core's tools (flops, export, bench) default to
+        "clip_len": backbone["temporal_size"],
+        "backbone": {"type": "mvit", **backbone},
+        "head": {
+            "type": "mvit_head",
+            "num_classes": num_classes,
+            "in_channels": in_channels,
+            "with_cls_token": True,
+            "dropout_ratio": dropout_ratio,
+            "label_smoothing": label_smoothing,
+        },
+        "weights": weights,
+        "weights_backbone_only": weights_backbone_only,
+    }
 
 
-def _mvit_v2(
+def _mvit_v2_parts(
     arch: str,
     *,
     num_classes: int,
     spatial_size: int,
     temporal_size: int,
+    embed_dims: int,
+    num_layers: int,
+    num_heads: int,
+    downscale_indices: Sequence[int],
     drop_path_rate: float,
     dropout_ratio: float,
     label_smoothing: float,
-    weights: WeightsArg,
-    progress: bool,
-    options: dict[str, Any],
-) -> Recognizer3D:
-    backbone = mvit_backbone(
-        arch=arch,
-        spatial_size=spatial_size,
-        temporal_size=temporal_size,
-        drop_path_rate=drop_path_rate,
-        **options,
-    )
-    return _recognizer(
+    weights: Weights,
+    weights_backbone_only: bool,
+) -> dict[str, Any]:
+    backbone = {
+        "arch": arch,
+        "spatial_size": spatial_size,
+        "temporal_size": temporal_size,
+        "drop_path_rate": drop_path_rate,
+        "embed_dims": embed_dims,
+        "num_layers": num_layers,
+        "num_heads": num_heads,
+        "downscale_indices": [int(i) for i in downscale_indices],
+    }
+    return _parts(
         backbone,
         num_classes=num_classes,
         dropout_ratio=dropout_ratio,
         label_smoothing=label_smoothing,
         weights=weights,
-        converter="mmaction2_mvit",
-        progress=progress,
+        weights_backbone_only=weights_backbone_only,
     )
 
 
-def mvit_v2_s(
+def mvit_v2_s_parts(
     *,
     num_classes: int = 400,
     spatial_size: int = 224,
@@ -179,32 +215,31 @@ def mvit_v2_s(
     drop_path_rate: float = 0.2,
     dropout_ratio: float = 0.5,
     label_smoothing: float = 0.0,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """MViTv2-S (MMAction2 ``mvit-small-p244``): input (N, 3, 16, 224, 224), logits (N, num_classes);
-    34,537,744 parameters with 400 classes. ``embed_dims`` / ``num_layers`` / ``num_heads`` /
-    ``downscale_indices`` narrow it (tests). ``weights``: a name in ``WEIGHTS``, or an MMAction2 checkpoint."""
-    return _mvit_v2(
+    weights: Weights = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`mvit_v2_s` for the same arguments (backbone ``mvit`` of ``arch='small'``, head
+    ``mvit_head``). ``embed_dims`` / ``num_layers`` / ``num_heads`` / ``downscale_indices`` narrow it (tests).
+    ``weights``: a name in ``WEIGHTS``, a checkpoint file (MMAction2 or torchvision layout: the registered
+    converter that fits is found) or a loaded checkpoint; ``weights_backbone_only`` loads its ``backbone.*`` only."""
+    return _mvit_v2_parts(
         "small",
         num_classes=num_classes,
         spatial_size=spatial_size,
         temporal_size=temporal_size,
+        embed_dims=embed_dims,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        downscale_indices=downscale_indices,
         drop_path_rate=drop_path_rate,
         dropout_ratio=dropout_ratio,
         label_smoothing=label_smoothing,
         weights=weights,
-        progress=progress,
-        options={
-            "embed_dims": embed_dims,
-            "num_layers": num_layers,
-            "num_heads": num_heads,
-            "downscale_indices": tuple(downscale_indices),
-        },
+        weights_backbone_only=weights_backbone_only,
     )
 
 
-def mvit_v2_b(
+def mvit_v2_b_parts(
     *,
     num_classes: int = 400,
     spatial_size: int = 224,
@@ -216,31 +251,28 @@ def mvit_v2_b(
     drop_path_rate: float = 0.3,
     dropout_ratio: float = 0.5,
     label_smoothing: float = 0.0,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """MViTv2-B 32x3 (MMAction2 ``mvit-base-p244_32x3x1``): input (N, 3, 32, 224, 224); 51,230,128 parameters
-    with 400 classes. Narrowing arguments as ``mvit_v2_s``."""
-    return _mvit_v2(
+    weights: Weights = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`mvit_v2_b` (``arch='base'``); arguments as :func:`mvit_v2_s_parts`."""
+    return _mvit_v2_parts(
         "base",
         num_classes=num_classes,
         spatial_size=spatial_size,
         temporal_size=temporal_size,
+        embed_dims=embed_dims,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        downscale_indices=downscale_indices,
         drop_path_rate=drop_path_rate,
         dropout_ratio=dropout_ratio,
         label_smoothing=label_smoothing,
         weights=weights,
-        progress=progress,
-        options={
-            "embed_dims": embed_dims,
-            "num_layers": num_layers,
-            "num_heads": num_heads,
-            "downscale_indices": tuple(downscale_indices),
-        },
+        weights_backbone_only=weights_backbone_only,
     )
 
 
-def mvit_v2_l(
+def mvit_v2_l_parts(
     *,
     num_classes: int = 400,
     spatial_size: int = 312,
@@ -252,31 +284,28 @@ def mvit_v2_l(
     drop_path_rate: float = 0.75,
     dropout_ratio: float = 0.5,
     label_smoothing: float = 0.0,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """MViTv2-L 40x3 (MMAction2 ``mvit-large-p244_40x3x1``): input (N, 3, 40, 312, 312); 213,390,112
-    parameters with 400 classes. Narrowing arguments as ``mvit_v2_s``."""
-    return _mvit_v2(
+    weights: Weights = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`mvit_v2_l` (``arch='large'``); arguments as :func:`mvit_v2_s_parts`."""
+    return _mvit_v2_parts(
         "large",
         num_classes=num_classes,
         spatial_size=spatial_size,
         temporal_size=temporal_size,
+        embed_dims=embed_dims,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        downscale_indices=downscale_indices,
         drop_path_rate=drop_path_rate,
         dropout_ratio=dropout_ratio,
         label_smoothing=label_smoothing,
         weights=weights,
-        progress=progress,
-        options={
-            "embed_dims": embed_dims,
-            "num_layers": num_layers,
-            "num_heads": num_heads,
-            "downscale_indices": tuple(downscale_indices),
-        },
+        weights_backbone_only=weights_backbone_only,
     )
 
 
-def mvit_v1_b(
+def mvit_v1_b_parts(
     *,
     num_classes: int = 400,
     spatial_size: int = 224,
@@ -289,32 +318,56 @@ def mvit_v1_b(
     drop_path_rate: float = 0.2,
     dropout_ratio: float = 0.5,
     label_smoothing: float = 0.0,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """MViT-B 16x4 (v1; PyTorchVideo ``mvit_base_16x4``): input exactly (N, 3, temporal_size, spatial_size,
-    spatial_size) because of its absolute position embeddings; 36,610,672 parameters with 400 classes.
+    weights: Weights = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`mvit_v1_b` (backbone ``mvit`` with the v1 options of ``V1_OPTIONS``).
 
     ``pool_norm_eps``: epsilon of the LayerNorms after q/k/v pooling: 1e-5 in PyTorchVideo, 1e-6 in torchvision's
-    ``mvit_v1_b``. ``weights``: a name in ``WEIGHTS``, or a PyTorchVideo / PySlowFast checkpoint.
+    ``mvit_v1_b``. ``weights``: a name in ``WEIGHTS``, a checkpoint file (PyTorchVideo / PySlowFast or torchvision
+    layout: the registered converter that fits is found) or a loaded checkpoint.
     """
-    backbone = mvit_backbone(
-        spatial_size=spatial_size,
-        temporal_size=temporal_size,
-        drop_path_rate=drop_path_rate,
-        embed_dims=embed_dims,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        downscale_indices=tuple(downscale_indices),
-        pool_norm_eps=pool_norm_eps,
+    backbone = {
+        "spatial_size": spatial_size,
+        "temporal_size": temporal_size,
+        "drop_path_rate": drop_path_rate,
+        "embed_dims": embed_dims,
+        "num_layers": num_layers,
+        "num_heads": num_heads,
+        "downscale_indices": [int(i) for i in downscale_indices],
+        "pool_norm_eps": pool_norm_eps,
         **V1_OPTIONS,
-    )
-    return _recognizer(
+    }
+    return _parts(
         backbone,
         num_classes=num_classes,
         dropout_ratio=dropout_ratio,
         label_smoothing=label_smoothing,
         weights=weights,
-        converter="pytorchvideo_mvit",
-        progress=progress,
+        weights_backbone_only=weights_backbone_only,
     )
+
+
+def mvit_v2_s(**kwargs: Any) -> Recognizer3D:
+    """MViTv2-S (MMAction2 ``mvit-small-p244``): input (N, 3, 16, 224, 224), logits (N, num_classes);
+    34,537,744 parameters with 400 classes. Arguments (and their defaults) as :func:`mvit_v2_s_parts`."""
+    return compose_model(mvit_v2_s_parts(**kwargs))
+
+
+def mvit_v2_b(**kwargs: Any) -> Recognizer3D:
+    """MViTv2-B 32x3 (MMAction2 ``mvit-base-p244_32x3x1``): input (N, 3, 32, 224, 224); 51,230,128 parameters
+    with 400 classes. Arguments as :func:`mvit_v2_b_parts`."""
+    return compose_model(mvit_v2_b_parts(**kwargs))
+
+
+def mvit_v2_l(**kwargs: Any) -> Recognizer3D:
+    """MViTv2-L 40x3 (MMAction2 ``mvit-large-p244_40x3x1``): input (N, 3, 40, 312, 312); 213,390,112
+    parameters with 400 classes. Arguments as :func:`mvit_v2_l_parts`."""
+    return compose_model(mvit_v2_l_parts(**kwargs))
+
+
+def mvit_v1_b(**kwargs: Any) -> Recognizer3D:
+    """MViT-B 16x4 (v1; PyTorchVideo ``mvit_base_16x4``): input exactly (N, 3, temporal_size, spatial_size,
+    spatial_size) because of its absolute position embeddings; 36,610,672 parameters with 400 classes.
+    Arguments as :func:`mvit_v1_b_parts`."""
+    return compose_model(mvit_v1_b_parts(**kwargs))

@@ -14,6 +14,10 @@ _NARROW = {
 }
 _TINY = {"num_classes": 5, **_NARROW}
 _TINY_INPUT = (1, 3, 4, 32, 32)
+_CATALOGUES = {
+    "mvit_v2_s": "action_mvit.models:MVIT_V2_S_WEIGHTS",
+    "mvit_v1_b": "action_mvit.models:MVIT_V1_B_WEIGHTS",
+}
 
 
 @hookimpl
@@ -32,6 +36,8 @@ def action_register_models(register) -> None:
             input_format="NCTHW",
             example_kwargs=_TINY,
             example_input=_TINY_INPUT,
+            expand=f"action_mvit.models:{name}_parts",
+            weights=_CATALOGUES.get(name, ""),
         )
 
 

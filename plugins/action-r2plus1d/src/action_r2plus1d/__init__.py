@@ -10,13 +10,16 @@ from typing import Any
 
 _EXPORTS = {
     "Conv2plus1d": "action_r2plus1d.models",
+    "R2PLUS1D_18_WEIGHTS": "action_r2plus1d.models",
+    "R2PLUS1D_R34_WEIGHTS": "action_r2plus1d.models",
     "WEIGHTS": "action_r2plus1d.models",
     "convert_torchvision_r2plus1d": "action_r2plus1d.convert",
-    "load_torchvision_r2plus1d": "action_r2plus1d.convert",
     "mid_channels": "action_r2plus1d.models",
     "r2plus1d_18": "action_r2plus1d.models",
+    "r2plus1d_18_parts": "action_r2plus1d.models",
     "r2plus1d_backbone": "action_r2plus1d.models",
     "r2plus1d_r34": "action_r2plus1d.models",
+    "r2plus1d_r34_parts": "action_r2plus1d.models",
     "torchvision_r2plus1d_backbone": "action_r2plus1d.models",
 }
 

@@ -13,15 +13,19 @@ Two forms are provided:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
 
-from action_core.api import I3DHead, Recognizer3D, WeightsInfo
-from action_resnet3d import ConvBNAct, ResNet3d
+from action_core.api import Recognizer3D, WeightsInfo, compose_model
+from action_resnet3d import ConvBNAct, ResNet3d, feature_width
 from action_resnet3d.layers import triple
-from action_resnet3d.weights import WeightsArg, apply_weights
+
+WeightsSource = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any]
 
 
 def mid_channels(in_channels: int, out_channels: int, spatial: int = 3, temporal: int = 3) -> int:
@@ -151,42 +155,98 @@ WEIGHTS: dict[str, WeightsInfo] = {
             "metrics": {"top1": 75.46, "top5": 92.28},
         },
     ),
+    "r2plus1d_18_kinetics400_torchvision": WeightsInfo(
+        name="r2plus1d_18_kinetics400_torchvision",
+        url="https://download.pytorch.org/models/r2plus1d_18-91a641e6.pth",
+        source="torchvision",
+        converter="torchvision_r2plus1d",
+        meta={
+            "num_params": 31_505_325,
+            "categories": "kinetics400",
+            "metrics": {"top1": 67.463, "top5": 86.175},
+            "torchvision": "R2Plus1D_18_Weights.KINETICS400_V1",
+        },
+    ),
 }
 
 
-def r2plus1d_r34(
+#: The published checkpoints of each model (its registered ``weights`` catalogue).
+R2PLUS1D_R34_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("r2plus1d_r34_")}
+R2PLUS1D_18_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("r2plus1d_18_")}
+
+
+def _i3d_head(num_classes: int, in_channels: int, dropout_ratio: float, init_std: float) -> dict[str, Any]:
+    return {
+        "type": "i3d_head",
+        "num_classes": num_classes,
+        "in_channels": in_channels,
+        "dropout_ratio": dropout_ratio,
+        "init_std": init_std,
+        "loss": {"type": "cross_entropy"},
+    }
+
+
+def r2plus1d_r34_parts(
     *,
     num_classes: int = 400,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
-    weights: WeightsArg = None,
-    progress: bool = False,
-    **backbone_kwargs: object,
-) -> Recognizer3D:
-    """R(2+1)D-34 recognizer as MMAction2 builds it; input (N, 3, T, H, W), output logits (N, num_classes).
-
-    ``weights``: a name in ``WEIGHTS``, a ``WeightsInfo``, a path to an MMAction2 checkpoint or a loaded one.
-    """
-    backbone = r2plus1d_backbone(depth=34, **backbone_kwargs)
-    head = I3DHead(num_classes, backbone.feat_dim, dropout_ratio=dropout_ratio, init_std=init_std)
-    model = Recognizer3D(backbone, head)
-    apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
-    return model
-
-
-def r2plus1d_18(
-    *, num_classes: int = 400, dropout_ratio: float = 0.0, init_std: float = 0.01, weights: str | None = None
-) -> Recognizer3D:
-    """R(2+1)D-18 with torchvision's ``r2plus1d_18`` architecture (same parameter count and outputs).
-
-    ``weights="KINETICS400_V1"`` (or another torchvision weights name) loads torchvision's published weights
-    (from the torch hub cache, downloading them when missing) through ``convert_torchvision_r2plus1d``.
-    """
-    backbone = torchvision_r2plus1d_backbone(depth=18)
-    head = I3DHead(num_classes, backbone.feat_dim, dropout_ratio=dropout_ratio, init_std=init_std)
-    model = Recognizer3D(backbone, head)
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
+    **backbone_kwargs: Any,
+) -> dict[str, Any]:
+    """``r2plus1d_r34`` composed of registered parts: backbone ``resnet2plus1d`` (``backbone_kwargs`` go there)
+    and core's ``i3d_head``. ``weights`` (a published name from ``WEIGHTS``, a path to an MMAction2 checkpoint
+    or a loaded one) are loaded by core's ``load_weights`` once it is built."""
+    backbone = {"type": "resnet2plus1d", "depth": 34, **backbone_kwargs}
+    width = feature_width(
+        backbone["depth"],
+        base_channels=backbone.get("base_channels", 64),
+        num_stages=backbone.get("num_stages", 4),
+    )
+    description: dict[str, Any] = {
+        "type": "Recognizer3D",
+        "backbone": backbone,
+        "head": _i3d_head(num_classes, width, dropout_ratio, init_std),
+    }
     if weights is not None:
-        from action_r2plus1d.convert import load_torchvision_r2plus1d, torchvision_weights_state_dict
+        description.update(weights=weights, weights_backbone_only=weights_backbone_only)
+    return description
 
-        load_torchvision_r2plus1d(model, torchvision_weights_state_dict(weights))
-    return model
+
+def r2plus1d_r34(**kwargs: Any) -> Recognizer3D:
+    """R(2+1)D-34 recognizer as MMAction2 builds it; input (N, 3, T, H, W), output logits (N, num_classes).
+    Keyword arguments as ``r2plus1d_r34_parts`` (``num_classes=400, dropout_ratio=0.5, init_std=0.01,
+    weights=None, weights_backbone_only=False, **backbone_kwargs``); ``weights``: a name in ``WEIGHTS``, a
+    path to an MMAction2 checkpoint or a loaded one."""
+    return compose_model(r2plus1d_r34_parts(**kwargs))
+
+
+def r2plus1d_18_parts(
+    *,
+    num_classes: int = 400,
+    dropout_ratio: float = 0.0,
+    init_std: float = 0.01,
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """``r2plus1d_18`` composed of registered parts: backbone ``resnet2plus1d_torchvision`` and core's
+    ``i3d_head`` (without dropout, as torchvision). ``weights``: ``"r2plus1d_18_kinetics400_torchvision"``
+    (torchvision's ``KINETICS400_V1``, listed in ``R2PLUS1D_18_WEIGHTS``), a path or a loaded state dict."""
+    description: dict[str, Any] = {
+        "type": "Recognizer3D",
+        "backbone": {"type": "resnet2plus1d_torchvision", "depth": 18},
+        "head": _i3d_head(num_classes, feature_width(18), dropout_ratio, init_std),
+    }
+    if weights is not None:
+        description.update(weights=weights, weights_backbone_only=weights_backbone_only)
+    return description
+
+
+def r2plus1d_18(**kwargs: Any) -> Recognizer3D:
+    """R(2+1)D-18 with torchvision's ``r2plus1d_18`` architecture (same parameter count and outputs); keyword
+    arguments as ``r2plus1d_18_parts`` (``num_classes=400, dropout_ratio=0.0, init_std=0.01, weights=None,
+    weights_backbone_only=False``). ``weights="r2plus1d_18_kinetics400_torchvision"`` loads torchvision's
+    published Kinetics-400 weights (torch hub cache, downloaded when missing) through the
+    ``torchvision_r2plus1d`` converter."""
+    return compose_model(r2plus1d_18_parts(**kwargs))

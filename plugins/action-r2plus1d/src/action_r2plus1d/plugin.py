@@ -4,7 +4,11 @@ from action_core import hookimpl
 
 ACTION_PLUGIN_API = "1.0"
 
-_PRESETS = ("r2plus1d_r34_8x8x1_180e_kinetics400_rgb", "r2plus1d_r34_32x2x1_180e_kinetics400_rgb")
+# preset -> the published checkpoint it reproduces (model zoo metrics, the test command)
+_PRESETS = {
+    "r2plus1d_r34_8x8x1_180e_kinetics400_rgb": "r2plus1d_r34_8x8x1_kinetics400_mmaction2",
+    "r2plus1d_r34_32x2x1_180e_kinetics400_rgb": "r2plus1d_r34_32x2x1_kinetics400_mmaction2",
+}
 
 
 @hookimpl
@@ -17,6 +21,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, "base_channels": 2},
         example_input=(1, 3, 8, 32, 32),
+        expand="action_r2plus1d.models:r2plus1d_r34_parts",
+        weights="action_r2plus1d.models:R2PLUS1D_R34_WEIGHTS",
     )
     register(
         "r2plus1d_18",
@@ -26,6 +32,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5},
         example_input=(1, 3, 4, 16, 16),
+        expand="action_r2plus1d.models:r2plus1d_18_parts",
+        weights="action_r2plus1d.models:R2PLUS1D_18_WEIGHTS",
     )
 
 
@@ -36,6 +44,11 @@ def action_register_backbones(register) -> None:
         "action_r2plus1d.models:r2plus1d_backbone",
         summary="ResNet3d with (2+1)D factorised convolutions (MMAction2 ResNet2Plus1d)",
         example_kwargs={"depth": 18, "base_channels": 2},
+    )
+    register(
+        "resnet2plus1d_torchvision",
+        "action_r2plus1d.models:torchvision_r2plus1d_backbone",
+        summary="torchvision's R(2+1)D layout (45-channel stem, per-block widths, plain shortcuts), depth 18/34",
     )
 
 
@@ -59,10 +72,11 @@ def action_register_converters(register) -> None:
 
 @hookimpl
 def action_register_presets(register) -> None:
-    for name in _PRESETS:
+    for name, weights in _PRESETS.items():
         register(
             name,
             f"action_r2plus1d:presets/{name}.toml",
             summary=f"MMAction2 recipe {name}",
             dataset="kinetics400",
+            weights=weights,
         )

@@ -18,8 +18,8 @@ _EXPORTS = {
     "conv3d": "action_resnet3d.layers",
     "convert_mmaction2": "action_resnet3d.convert",
     "export_mmaction2": "action_resnet3d.convert",
+    "feature_width": "action_resnet3d.resnet3d",
     "inflate_resnet2d_weights": "action_resnet3d.inflate",
-    "load_mmaction2": "action_resnet3d.convert",
     "load_resnet2d_state_dict": "action_resnet3d.inflate",
     "resnet3d_backbone": "action_resnet3d.resnet3d",
 }

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from action_core.api import CheckpointError, extract_state_dict, read_checkpoint
 from action_resnet3d.layers import ConvBNAct
 
 TORCHVISION_RESNETS = {18: "resnet18", 34: "resnet34", 50: "resnet50", 101: "resnet101", 152: "resnet152"}
@@ -115,22 +116,19 @@ def load_resnet2d_state_dict(depth: int, source: bool | str | Path = True) -> di
     """ImageNet weights of a 2D ResNet of ``depth``.
 
     ``source=True`` takes torchvision's ``IMAGENET1K_V1`` weights, a torchvision weights name (e.g.
-    ``"IMAGENET1K_V2"``, which MMAction2's ImageNet-pretrained SlowOnly recipes use) those weights (both from the
-    torch hub cache, downloaded when missing); a path loads a local torchvision-format state dict (a
-    ``state_dict`` wrapper is unwrapped).
+    ``"IMAGENET1K_V2"``, which MMAction2's ImageNet-pretrained SlowOnly recipes use) those weights (both through
+    torchvision's weights API: the torch hub cache, downloaded when missing); a path reads a local
+    torchvision-format state dict with core's ``read_checkpoint`` (``weights_only``; a ``state_dict`` wrapper is
+    unwrapped).
     """
     if isinstance(source, (str, Path)) and not (isinstance(source, str) and source.startswith("IMAGENET1K_")):
-        path = Path(source)
         try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError) as e:
-            raise RuntimeError(
-                f"cannot read 2D ResNet weights from {str(path)!r}: {e}. Pass a torchvision ResNet state dict "
+            return extract_state_dict(read_checkpoint(source))
+        except (CheckpointError, TypeError, ValueError) as e:
+            raise CheckpointError(
+                f"cannot read 2D ResNet weights from {str(source)!r}: {e}. Pass a torchvision ResNet state dict "
                 "saved with torch.save, or pretrained=True to fetch torchvision's ImageNet weights."
             ) from e
-        if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("state_dict"), Mapping):
-            checkpoint = checkpoint["state_dict"]
-        return {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
     if depth not in TORCHVISION_RESNETS:
         raise ValueError(
             f"torchvision has no ImageNet ResNet of depth {depth}; use one of {sorted(TORCHVISION_RESNETS)}"

@@ -142,6 +142,14 @@ ARCH_SETTINGS: dict[int, tuple[type[BasicBlock3d] | type[Bottleneck3d], tuple[in
 PerStage = int | Sequence[int] | Sequence[Sequence[int]]
 
 
+def feature_width(depth: int, *, base_channels: int = 64, num_stages: int = 4) -> int:
+    """Channels of the last stage's output of a ``ResNet3d`` (its ``feat_dim``), without building it: what a
+    head on this backbone takes as ``in_channels``."""
+    if depth not in ARCH_SETTINGS:
+        raise ValueError(f"ResNet3d depth must be one of {sorted(ARCH_SETTINGS)}, got {depth!r}")
+    return ARCH_SETTINGS[depth][0].expansion * base_channels * 2 ** (num_stages - 1)
+
+
 def _per_block(value: int | Sequence[int], num_blocks: int, field: str, stage: int) -> list[int]:
     if isinstance(value, int):
         return [value] * num_blocks
@@ -287,7 +295,7 @@ class ResNet3d(nn.Module):
             inplanes = planes * block.expansion
             self.add_module(f"layer{i + 1}", layer)
             self.res_layers.append(f"layer{i + 1}")
-        self.feat_dim = block.expansion * base_channels * 2 ** (num_stages - 1)
+        self.feat_dim = feature_width(depth, base_channels=base_channels, num_stages=num_stages)
         self.reset_parameters(zero_init_residual=zero_init_residual)
         self._freeze_stages()
 

@@ -9,16 +9,21 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "convert_pytorchvideo_slowfast": "action_slowfast.convert",
-    "load_pytorchvideo_slowfast": "action_slowfast.convert",
     "ResNet3dPathway": "action_slowfast.models",
     "ResNet3dSlowFast": "action_slowfast.models",
+    "SLOWFAST_R50_8X8_WEIGHTS": "action_slowfast.models",
+    "SLOWFAST_R50_WEIGHTS": "action_slowfast.models",
     "SlowFastHead": "action_slowfast.models",
     "WEIGHTS": "action_slowfast.models",
+    "convert_pytorchvideo_slowfast": "action_slowfast.convert",
     "lateral_inplanes": "action_slowfast.models",
     "slowfast_backbone": "action_slowfast.models",
+    "slowfast_feature_width": "action_slowfast.models",
+    "slowfast_head": "action_slowfast.models",
     "slowfast_r50": "action_slowfast.models",
     "slowfast_r50_8x8": "action_slowfast.models",
+    "slowfast_r50_8x8_parts": "action_slowfast.models",
+    "slowfast_r50_parts": "action_slowfast.models",
 }
 
 

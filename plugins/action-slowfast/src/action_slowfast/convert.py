@@ -8,13 +8,13 @@ pathways from it (every ``resample_rate``-th frame for the slow one).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
-from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 
 _PATHS = (("0", "slow_path"), ("1", "fast_path"))
 _BLOCK = (
@@ -66,16 +66,18 @@ def _rules() -> list[tuple[str, str]]:
 PYTORCHVIDEO_SLOWFAST_RULES: tuple[tuple[str, str], ...] = tuple(_rules())
 
 
-def _unwrap(checkpoint: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+def _unwrap(checkpoint: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    loaded = read_checkpoint(checkpoint)
     # PySlowFast / PyTorchVideo hub files keep the weights under "model_state"
-    inner = checkpoint.get("model_state", checkpoint)
-    return extract_state_dict(inner)
+    return extract_state_dict(loaded.get("model_state", loaded))
 
 
 def convert_pytorchvideo_slowfast(
-    checkpoint: Mapping[str, Any],
+    checkpoint: Mapping[str, Any] | str | os.PathLike[str],
 ) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """Rename a PyTorchVideo ``slowfast_r50`` state dict to our keys; returns (state dict, keys no rule maps).
+    """Rename a PyTorchVideo ``slowfast_r50`` state dict (loaded, or a file read with ``weights_only``) to our
+    keys; returns (state dict, keys no rule maps). Load with ``load_weights(model, state_dict,
+    converter="pytorchvideo_slowfast")`` into ``slowfast_r50_8x8(lateral_norm=True)``.
 
     The classifier's columns are moved from (slow, fast) to (fast, slow) order.
     """
@@ -88,14 +90,3 @@ def convert_pytorchvideo_slowfast(
         slow_dim = state[max(last_slow)].shape[0]
         state["head.fc_cls.weight"] = torch.cat((weight[:, slow_dim:], weight[:, :slow_dim]), dim=1)
     return state, unconverted
-
-
-def load_pytorchvideo_slowfast(
-    model: nn.Module, checkpoint: Mapping[str, Any], *, strict: bool = True
-) -> ConversionReport:
-    """Convert and load a PyTorchVideo ``slowfast_r50`` state dict into a model built with
-    ``slowfast_r50_8x8(lateral_norm=True)``."""
-    state, unconverted = convert_pytorchvideo_slowfast(checkpoint)
-    return load_converted(
-        model, state, unconverted=unconverted, strict=strict, source="PyTorchVideo slowfast_r50"
-    )

@@ -8,16 +8,19 @@ are concatenated to the slow features. The head pools both pathways and classifi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from action_core.api import ClsHead, Recognizer3D, WeightsInfo
-from action_resnet3d import ConvBNAct, ResNet3d
+from action_core.api import ClsHead, Recognizer3D, WeightsInfo, compose_model
+from action_resnet3d import ConvBNAct, ResNet3d, feature_width
 from action_resnet3d.inflate import inflate_resnet2d_weights, load_resnet2d_state_dict
-from action_resnet3d.weights import WeightsArg, apply_weights
+
+WeightsSource = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any]
 
 
 def lateral_inplanes(
@@ -192,6 +195,41 @@ class SlowFastHead(ClsHead):
         return self.fc_cls(feats)
 
 
+def _pathway_configs(
+    *,
+    speed_ratio: int,
+    channel_ratio: int,
+    fusion_kernel: int,
+    lateral_norm: bool,
+    slow_kwargs: dict | None,
+    fast_kwargs: dict | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``ResNet3dPathway`` arguments of the slow and the fast pathway in MMAction2's configuration."""
+    slow_cfg: dict[str, Any] = {
+        "lateral": True,
+        "speed_ratio": speed_ratio,
+        "channel_ratio": channel_ratio,
+        "fusion_kernel": fusion_kernel,
+        "lateral_norm": lateral_norm,
+        "conv1_kernel": (1, 7, 7),
+        "conv1_stride_t": 1,
+        "pool1_stride_t": 1,
+        "inflate": (0, 0, 1, 1),
+        "with_pool2": False,
+    }
+    fast_cfg: dict[str, Any] = {
+        "lateral": False,
+        "base_channels": 64 // channel_ratio,
+        "conv1_kernel": (5, 7, 7),
+        "conv1_stride_t": 1,
+        "pool1_stride_t": 1,
+        "with_pool2": False,
+    }
+    slow_cfg.update(slow_kwargs or {})
+    fast_cfg.update(fast_kwargs or {})
+    return slow_cfg, fast_cfg
+
+
 def slowfast_backbone(
     *,
     depth: int = 50,
@@ -208,33 +246,42 @@ def slowfast_backbone(
     1/beta = ``channel_ratio``). ``lateral_norm`` adds BatchNorm + ReLU after each fusion convolution
     (PyTorchVideo's form). ``slow_kwargs`` / ``fast_kwargs`` override pathway arguments.
     ``pretrained`` inflates ImageNet weights into the slow pathway (the fast one has no 2D counterpart)."""
-    slow_cfg: dict[str, object] = {
-        "lateral": True,
-        "speed_ratio": speed_ratio,
-        "channel_ratio": channel_ratio,
-        "fusion_kernel": fusion_kernel,
-        "lateral_norm": lateral_norm,
-        "conv1_kernel": (1, 7, 7),
-        "conv1_stride_t": 1,
-        "pool1_stride_t": 1,
-        "inflate": (0, 0, 1, 1),
-        "with_pool2": False,
-    }
-    fast_cfg: dict[str, object] = {
-        "lateral": False,
-        "base_channels": 64 // channel_ratio,
-        "conv1_kernel": (5, 7, 7),
-        "conv1_stride_t": 1,
-        "pool1_stride_t": 1,
-        "with_pool2": False,
-    }
-    slow_cfg.update(slow_kwargs or {})
-    fast_cfg.update(fast_kwargs or {})
-    slow = ResNet3dPathway(depth, **slow_cfg)  # type: ignore[arg-type]
-    fast = ResNet3dPathway(depth, **fast_cfg)  # type: ignore[arg-type]
+    slow_cfg, fast_cfg = _pathway_configs(
+        speed_ratio=speed_ratio,
+        channel_ratio=channel_ratio,
+        fusion_kernel=fusion_kernel,
+        lateral_norm=lateral_norm,
+        slow_kwargs=slow_kwargs,
+        fast_kwargs=fast_kwargs,
+    )
+    slow = ResNet3dPathway(depth, **slow_cfg)
+    fast = ResNet3dPathway(depth, **fast_cfg)
     if pretrained:
         slow.inflation_report = inflate_resnet2d_weights(slow, load_resnet2d_state_dict(depth, pretrained))
     return ResNet3dSlowFast(slow, fast, resample_rate=resample_rate, speed_ratio=speed_ratio)
+
+
+def slowfast_feature_width(
+    *,
+    depth: int = 50,
+    channel_ratio: int = 8,
+    slow_kwargs: dict | None = None,
+    fast_kwargs: dict | None = None,
+) -> int:
+    """Channels of ``slowfast_backbone``'s pooled (slow, fast) features together, without building it: the
+    ``in_channels`` of the SlowFast head on it."""
+    slow_cfg, fast_cfg = _pathway_configs(
+        speed_ratio=1,
+        channel_ratio=channel_ratio,
+        fusion_kernel=1,
+        lateral_norm=False,
+        slow_kwargs=slow_kwargs,
+        fast_kwargs=fast_kwargs,
+    )
+    return sum(
+        feature_width(depth, base_channels=cfg.get("base_channels", 64), num_stages=cfg.get("num_stages", 4))
+        for cfg in (slow_cfg, fast_cfg)
+    )
 
 
 _MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/slowfast"
@@ -257,13 +304,17 @@ WEIGHTS: dict[str, WeightsInfo] = {
         "slowfast_r50_8xb8-8x8x1-256e_kinetics400-rgb_20220818-1cb6dfc8.pth",
         source="mmaction2",
         converter="mmaction2_slowfast",
-        builder_kwargs={"resample_rate": 4, "speed_ratio": 4, "fusion_kernel": 7},
         meta={"categories": "kinetics400", "metrics": {"top1": 76.80, "top5": 92.99}},
     ),
 }
 
 
-def slowfast_r50(
+#: The published checkpoints of each model (its registered ``weights`` catalogue).
+SLOWFAST_R50_WEIGHTS = {name: info for name, info in WEIGHTS.items() if "_4x16x1_" in name}
+SLOWFAST_R50_8X8_WEIGHTS = {name: info for name, info in WEIGHTS.items() if "_8x8x1_" in name}
+
+
+def slowfast_r50_parts(
     *,
     num_classes: int = 400,
     resample_rate: int = 8,
@@ -274,38 +325,71 @@ def slowfast_r50(
     pretrained: bool | str = False,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
-    weights: WeightsArg = None,
-    progress: bool = False,
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
     slow_kwargs: dict | None = None,
     fast_kwargs: dict | None = None,
-) -> Recognizer3D:
+) -> dict[str, Any]:
+    """``slowfast_r50`` composed of registered parts: backbone ``resnet3d_slowfast`` (the pathway arguments and
+    ``pretrained`` go there) and head ``slowfast_head``. ``weights`` (a published name from ``WEIGHTS``, a path
+    to an MMAction2 checkpoint or a loaded one) are loaded by core's ``load_weights`` once it is built."""
+    description: dict[str, Any] = {
+        "type": "Recognizer3D",
+        "backbone": {
+            "type": "resnet3d_slowfast",
+            "depth": 50,
+            "resample_rate": resample_rate,
+            "speed_ratio": speed_ratio,
+            "channel_ratio": channel_ratio,
+            "fusion_kernel": fusion_kernel,
+            "lateral_norm": lateral_norm,
+            "pretrained": pretrained,
+            "slow_kwargs": slow_kwargs,
+            "fast_kwargs": fast_kwargs,
+        },
+        "head": {
+            "type": "slowfast_head",
+            "num_classes": num_classes,
+            "in_channels": slowfast_feature_width(
+                depth=50, channel_ratio=channel_ratio, slow_kwargs=slow_kwargs, fast_kwargs=fast_kwargs
+            ),
+            "dropout_ratio": dropout_ratio,
+            "init_std": init_std,
+            "loss": {"type": "cross_entropy"},
+        },
+    }
+    if weights is not None:
+        description.update(weights=weights, weights_backbone_only=weights_backbone_only)
+    return description
+
+
+def slowfast_r50(**kwargs: Any) -> Recognizer3D:
     """SlowFast ResNet-50 recognizer; input (N, 3, T, H, W) with T = 32 for both MMAction2 recipes, output
-    logits (N, num_classes). 4x16: ``resample_rate=8, speed_ratio=8``; 8x8: ``4, 4, fusion_kernel=7``
-    (use ``slowfast_r50_8x8``). PyTorchVideo's ``slowfast_r50`` is ``slowfast_r50_8x8(lateral_norm=True)``
-    (its weights load with ``action_slowfast.convert.load_pytorchvideo_slowfast``)."""
-    backbone = slowfast_backbone(
-        depth=50,
-        resample_rate=resample_rate,
-        speed_ratio=speed_ratio,
-        channel_ratio=channel_ratio,
-        fusion_kernel=fusion_kernel,
-        lateral_norm=lateral_norm,
-        pretrained=pretrained,
-        slow_kwargs=slow_kwargs,
-        fast_kwargs=fast_kwargs,
+    logits (N, num_classes). Keyword arguments as ``slowfast_r50_parts`` (``num_classes=400, resample_rate=8,
+    speed_ratio=8, channel_ratio=8, fusion_kernel=5, lateral_norm=False, pretrained=False, dropout_ratio=0.5,
+    init_std=0.01, weights=None, weights_backbone_only=False, slow_kwargs=None, fast_kwargs=None``).
+
+    4x16: ``resample_rate=8, speed_ratio=8``; 8x8: ``4, 4, fusion_kernel=7`` (use ``slowfast_r50_8x8``).
+    PyTorchVideo's ``slowfast_r50`` is ``slowfast_r50_8x8(lateral_norm=True)`` (its weights load with
+    ``load_weights(model, state_dict, converter="pytorchvideo_slowfast")``)."""
+    return compose_model(slowfast_r50_parts(**kwargs))
+
+
+def slowfast_r50_8x8_parts(
+    *, resample_rate: int = 4, speed_ratio: int = 4, fusion_kernel: int = 7, **kwargs: Any
+) -> dict[str, Any]:
+    """``slowfast_r50_8x8`` composed of registered parts: ``slowfast_r50_parts`` with tau 4, alpha 4 and 7x1x1
+    fusion by default; other arguments as there."""
+    return slowfast_r50_parts(
+        resample_rate=resample_rate, speed_ratio=speed_ratio, fusion_kernel=fusion_kernel, **kwargs
     )
-    head = SlowFastHead(num_classes, backbone.feat_dim, dropout_ratio=dropout_ratio, init_std=init_std)
-    model = Recognizer3D(backbone, head)
-    apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
-    return model
 
 
-def slowfast_r50_8x8(**kwargs: object) -> Recognizer3D:
-    """SlowFast ResNet-50 8x8 (tau 4, alpha 4, 7x1x1 fusion); other arguments as ``slowfast_r50``."""
-    kwargs = {"resample_rate": 4, "speed_ratio": 4, "fusion_kernel": 7, **kwargs}
-    return slowfast_r50(**kwargs)  # type: ignore[arg-type]
+def slowfast_r50_8x8(**kwargs: Any) -> Recognizer3D:
+    """SlowFast ResNet-50 8x8 (tau 4, alpha 4, 7x1x1 fusion); keyword arguments as ``slowfast_r50_8x8_parts``."""
+    return compose_model(slowfast_r50_8x8_parts(**kwargs))
 
 
-def slowfast_head(*, num_classes: int = 400, in_channels: int = 2304, **kwargs: object) -> SlowFastHead:
-    """Registered builder of the SlowFast head."""
+def slowfast_head(*, num_classes: int = 400, in_channels: int = 2304, **kwargs: Any) -> SlowFastHead:
+    """Registered builder of the SlowFast head (keywords as ``SlowFastHead``)."""
     return SlowFastHead(num_classes, in_channels, **kwargs)  # type: ignore[arg-type]

@@ -4,7 +4,11 @@ from action_core import hookimpl
 
 ACTION_PLUGIN_API = "1.0"
 
-_PRESETS = ("slowfast_r50_4x16x1_256e_kinetics400_rgb", "slowfast_r50_8x8x1_256e_kinetics400_rgb")
+# preset -> the published checkpoint it reproduces (model zoo metrics, the test command)
+_PRESETS = {
+    "slowfast_r50_4x16x1_256e_kinetics400_rgb": "slowfast_r50_4x16x1_kinetics400_mmaction2",
+    "slowfast_r50_8x8x1_256e_kinetics400_rgb": "slowfast_r50_8x8x1_kinetics400_mmaction2",
+}
 _TINY = {
     "num_classes": 5,
     "channel_ratio": 4,
@@ -23,6 +27,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_TINY,
         example_input=(1, 3, 16, 32, 32),
+        expand="action_slowfast.models:slowfast_r50_parts",
+        weights="action_slowfast.models:SLOWFAST_R50_WEIGHTS",
     )
     register(
         "slowfast_r50_8x8",
@@ -32,6 +38,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_TINY,
         example_input=(1, 3, 16, 32, 32),
+        expand="action_slowfast.models:slowfast_r50_8x8_parts",
+        weights="action_slowfast.models:SLOWFAST_R50_8X8_WEIGHTS",
     )
 
 
@@ -79,10 +87,11 @@ def action_register_converters(register) -> None:
 
 @hookimpl
 def action_register_presets(register) -> None:
-    for name in _PRESETS:
+    for name, weights in _PRESETS.items():
         register(
             name,
             f"action_slowfast:presets/{name}.toml",
             summary=f"MMAction2 recipe {name}",
             dataset="kinetics400",
+            weights=weights,
         )

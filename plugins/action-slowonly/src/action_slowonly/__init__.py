@@ -10,10 +10,10 @@ from typing import Any
 
 _EXPORTS = {
     "convert_pytorchvideo_slow": "action_slowonly.convert",
-    "load_pytorchvideo_slow": "action_slowonly.convert",
     "WEIGHTS": "action_slowonly.models",
     "slowonly_backbone": "action_slowonly.models",
     "slowonly_r50": "action_slowonly.models",
+    "slowonly_r50_parts": "action_slowonly.models",
 }
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
-from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 
 _B = r"blocks\.(?P<s>[1-4])\.res_blocks\.(?P<b>\d+)"
 PYTORCHVIDEO_SLOW_RULES: tuple[tuple[str, str], ...] = (
@@ -27,18 +27,11 @@ PYTORCHVIDEO_SLOW_RULES: tuple[tuple[str, str], ...] = (
 
 
 def convert_pytorchvideo_slow(
-    checkpoint: Mapping[str, Any],
+    checkpoint: Mapping[str, Any] | str | os.PathLike[str],
 ) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """Rename a PyTorchVideo ``slow_r50`` state dict to our keys; returns (state dict, keys no rule maps)."""
-    inner = checkpoint.get("model_state", checkpoint)  # PySlowFast / hub files wrap the weights
+    """Rename a PyTorchVideo ``slow_r50`` state dict (loaded, or a file read with ``weights_only``) to our keys;
+    returns (state dict, keys no rule maps). Load with ``load_weights(model, checkpoint,
+    converter="pytorchvideo_slow")``."""
+    loaded = read_checkpoint(checkpoint)
+    inner = loaded.get("model_state", loaded)  # PySlowFast / hub files wrap the weights
     return rename_keys(extract_state_dict(inner), PYTORCHVIDEO_SLOW_RULES)
-
-
-def load_pytorchvideo_slow(
-    model: nn.Module, checkpoint: Mapping[str, Any], *, strict: bool = True
-) -> ConversionReport:
-    """Convert and load a PyTorchVideo ``slow_r50`` state dict into a model built with ``slowonly_r50``."""
-    state, unconverted = convert_pytorchvideo_slow(checkpoint)
-    return load_converted(
-        model, state, unconverted=unconverted, strict=strict, source="PyTorchVideo slow_r50"
-    )

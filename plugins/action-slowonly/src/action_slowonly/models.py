@@ -4,10 +4,15 @@ down-sampling. 4x16 and 8x8 differ only in sampling (4 frames every 16th, 8 fram
 
 from __future__ import annotations
 
-from action_core.api import I3DHead, Recognizer3D, WeightsInfo
-from action_resnet3d import ResNet3d
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from action_core.api import Recognizer3D, WeightsInfo, compose_model
+from action_resnet3d import ResNet3d, feature_width
 from action_resnet3d.inflate import inflate_resnet2d_weights, load_resnet2d_state_dict
-from action_resnet3d.weights import WeightsArg, apply_weights
+
+WeightsSource = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any]
 
 _MM = "https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly"
 WEIGHTS: dict[str, WeightsInfo] = {
@@ -59,24 +64,49 @@ def slowonly_backbone(*, depth: int = 50, pretrained: bool | str = False, **over
     return backbone
 
 
-def slowonly_r50(
+def slowonly_r50_parts(
     *,
     num_classes: int = 400,
     pretrained: bool | str = False,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
-    weights: WeightsArg = None,
-    progress: bool = False,
-    **backbone_kwargs: object,
-) -> Recognizer3D:
-    """SlowOnly ResNet-50 recognizer; input (N, 3, T, H, W) (T = 4 or 8), output logits (N, num_classes).
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
+    **backbone_kwargs: Any,
+) -> dict[str, Any]:
+    """``slowonly_r50`` composed of registered parts: backbone ``resnet3d_slowonly`` (``pretrained`` and
+    ``backbone_kwargs`` go there) and core's ``i3d_head``. ``weights`` (a published name from ``WEIGHTS``, a
+    path to an MMAction2 checkpoint or a loaded one) are loaded by core's ``load_weights`` once it is built."""
+    backbone = {"type": "resnet3d_slowonly", "depth": 50, "pretrained": pretrained, **backbone_kwargs}
+    width = feature_width(
+        backbone["depth"],
+        base_channels=backbone.get("base_channels", 64),
+        num_stages=backbone.get("num_stages", 4),
+    )
+    description: dict[str, Any] = {
+        "type": "Recognizer3D",
+        "backbone": backbone,
+        "head": {
+            "type": "i3d_head",
+            "num_classes": num_classes,
+            "in_channels": width,
+            "dropout_ratio": dropout_ratio,
+            "init_std": init_std,
+            "loss": {"type": "cross_entropy"},
+        },
+    }
+    if weights is not None:
+        description.update(weights=weights, weights_backbone_only=weights_backbone_only)
+    return description
 
-    ``weights``: a name in ``WEIGHTS``, a ``WeightsInfo``, a path to an MMAction2 checkpoint or a loaded one.
+
+def slowonly_r50(**kwargs: Any) -> Recognizer3D:
+    """SlowOnly ResNet-50 recognizer; input (N, 3, T, H, W) (T = 4 or 8), output logits (N, num_classes).
+    Keyword arguments as ``slowonly_r50_parts`` (``num_classes=400, pretrained=False, dropout_ratio=0.5,
+    init_std=0.01, weights=None, weights_backbone_only=False, **backbone_kwargs``).
+
     ``pretrained`` inflates ImageNet 2D weights into the backbone (the "imagenet-pretrained" recipes, which use
-    torchvision's ``pretrained="IMAGENET1K_V2"``; ``True`` means ``IMAGENET1K_V1``; a path loads a local file).
+    torchvision's ``pretrained="IMAGENET1K_V2"``; ``True`` means ``IMAGENET1K_V1``; a path loads a local file);
+    ``weights`` loads a whole recognizer checkpoint (names in ``WEIGHTS``, paths, loaded mappings).
     """
-    backbone = slowonly_backbone(depth=50, pretrained=pretrained, **backbone_kwargs)
-    head = I3DHead(num_classes, backbone.feat_dim, dropout_ratio=dropout_ratio, init_std=init_std)
-    model = Recognizer3D(backbone, head)
-    apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
-    return model
+    return compose_model(slowonly_r50_parts(**kwargs))

@@ -4,7 +4,11 @@ from action_core import hookimpl
 
 ACTION_PLUGIN_API = "1.0"
 
-_PRESETS = ("slowonly_r50_4x16x1_256e_kinetics400_rgb", "slowonly_r50_8x8x1_256e_kinetics400_rgb")
+# preset -> the published checkpoint it reproduces (model zoo metrics, the test command)
+_PRESETS = {
+    "slowonly_r50_4x16x1_256e_kinetics400_rgb": "slowonly_r50_4x16x1_kinetics400_mmaction2",
+    "slowonly_r50_8x8x1_256e_kinetics400_rgb": "slowonly_r50_8x8x1_kinetics400_mmaction2",
+}
 
 
 @hookimpl
@@ -17,6 +21,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, "base_channels": 4},
         example_input=(1, 3, 4, 32, 32),
+        expand="action_slowonly.models:slowonly_r50_parts",
+        weights="action_slowonly.models:WEIGHTS",
     )
 
 
@@ -50,10 +56,11 @@ def action_register_converters(register) -> None:
 
 @hookimpl
 def action_register_presets(register) -> None:
-    for name in _PRESETS:
+    for name, weights in _PRESETS.items():
         register(
             name,
             f"action_slowonly:presets/{name}.toml",
             summary=f"MMAction2 recipe {name}",
             dataset="kinetics400",
+            weights=weights,
         )

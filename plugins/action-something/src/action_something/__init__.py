@@ -1,3 +1,1 @@
 """Something-Something V1 (frames + CSV) and V2 (webm + JSON) for the action toolkit."""
-
-__version__ = "0.1.0"

@@ -15,14 +15,17 @@ _EXPORTS = {
     "convert_mmaction2": "action_swin.convert",
     "convert_torchvision": "action_swin.convert",
     "inflate_swin2d_weights": "action_swin.inflate",
-    "load_mmaction2": "action_swin.convert",
-    "load_swin2d_state_dict": "action_swin.inflate",
-    "load_torchvision": "action_swin.convert",
+    "inflate_pretrained": "action_swin.inflate",
+    "swin2d_state_dict": "action_swin.inflate",
     "swin3d_b": "action_swin.models",
+    "swin3d_b_parts": "action_swin.models",
     "swin3d_backbone": "action_swin.models",
     "swin3d_l": "action_swin.models",
+    "swin3d_l_parts": "action_swin.models",
     "swin3d_s": "action_swin.models",
+    "swin3d_s_parts": "action_swin.models",
     "swin3d_t": "action_swin.models",
+    "swin3d_t_parts": "action_swin.models",
 }
 
 

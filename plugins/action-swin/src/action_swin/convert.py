@@ -6,22 +6,22 @@
 - torchvision ``swin3d_t`` / ``swin3d_s`` / ``swin3d_b``: ``features.{2i}`` are stage i's blocks and
   ``features.{2i+1}`` its patch merging; ``mlp.0/3`` are ``mlp.fc1/fc2``, ``head`` is ``head.fc_cls``.
 
-Every source key is either converted or returned as unconverted, never dropped. The relative position index
+Every source key is either converted or returned as unconverted, never dropped (core's converter contract; core's
+``load_weights`` loads the result). The relative position index
 buffers are converted too (they are constants both sides compute the same way; loading checks they agree in shape).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 
-Checkpoint = Mapping[str, Any] | str | Path
+Checkpoint = Mapping[str, Any] | str | os.PathLike[str]
 
 _P = r"(?P<p>weight|bias)"
 
@@ -54,41 +54,17 @@ def _torchvision_rules() -> tuple[tuple[str, str], ...]:
 TORCHVISION_RULES: tuple[tuple[str, str], ...] = _torchvision_rules()
 
 
-def read_checkpoint(source: Checkpoint) -> dict[str, torch.Tensor]:
-    """The tensors of a checkpoint given as a loaded mapping or a file (read with ``weights_only=True``);
-    ``state_dict`` / ``model`` wrappers and a DDP ``module.`` prefix are removed."""
-    if isinstance(source, Mapping):
-        return extract_state_dict(source)
-    from action_core.api import load_checkpoint
-
-    return extract_state_dict(load_checkpoint(Path(source)))
+def _state_dict(source: Checkpoint) -> dict[str, torch.Tensor]:
+    """The tensors of a checkpoint given as a loaded mapping or a file (core's ``read_checkpoint``,
+    ``weights_only=True``); ``state_dict`` / ``model`` wrappers and a DDP ``module.`` prefix are removed."""
+    return extract_state_dict(read_checkpoint(source))
 
 
 def convert_mmaction2(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """MMAction2 video Swin recognizer checkpoint -> our keys; returns (state dict, keys no rule maps)."""
-    return rename_keys(read_checkpoint(checkpoint), MMACTION2_RULES)
+    return rename_keys(_state_dict(checkpoint), MMACTION2_RULES)
 
 
 def convert_torchvision(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """torchvision ``swin3d_t/s/b`` state dict -> our keys; returns (state dict, keys no rule maps)."""
-    return rename_keys(read_checkpoint(checkpoint), TORCHVISION_RULES)
-
-
-def _name(checkpoint: Checkpoint, default: str) -> str:
-    return str(checkpoint) if isinstance(checkpoint, (str, Path)) else default
-
-
-def load_mmaction2(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
-    """Convert an MMAction2 video Swin checkpoint and load it into ``model`` (see ``load_converted``)."""
-    state, unconverted = convert_mmaction2(checkpoint)
-    return load_converted(
-        model, state, unconverted=unconverted, strict=strict, source=_name(checkpoint, "MMAction2 checkpoint")
-    )
-
-
-def load_torchvision(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
-    """Convert a torchvision video Swin state dict and load it into ``model``."""
-    state, unconverted = convert_torchvision(checkpoint)
-    return load_converted(
-        model, state, unconverted=unconverted, strict=strict, source=_name(checkpoint, "torchvision swin3d")
-    )
+    return rename_keys(_state_dict(checkpoint), TORCHVISION_RULES)

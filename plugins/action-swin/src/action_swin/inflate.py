@@ -4,23 +4,30 @@ The patch embedding's 2D kernel is repeated over the temporal patch size and div
 position bias table ((2Wh-1)(2Ww-1) rows, bicubically resized when the window differs) is repeated for every
 temporal offset; everything else is copied. 2D weights come from torchvision (``swin_t/s/b`` ImageNet-1k) or a
 file in the original Swin / MMAction2 layout (``patch_embed.*``, ``layers.*``, ``norm.*``) or torchvision's.
+
+Reading goes through core: :func:`inflate_pretrained` hands the source to ``load_weights`` with the inflation as its
+converter, so a file is read with ``weights_only=True`` and torchvision's weights are downloaded once to torch's hub
+cache by core (no download code here).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import torch
 from torch.nn import functional as F
 
-from action_core.api import extract_state_dict, rename_keys
+from action_core.api import extract_state_dict, load_weights, read_checkpoint, rename_keys
 
 from .backbones import SwinTransformer3D
 
 TORCHVISION_SWIN2D = {"tiny": "swin_t", "small": "swin_s", "base": "swin_b"}
+
+Pretrained = bool | str | os.PathLike[str]
 
 _TV_STAGE_RULES: tuple[tuple[str, str], ...] = (
     (r"features\.0\.0\.(?P<p>weight|bias)", r"patch_embed.proj.\g<p>"),
@@ -58,43 +65,32 @@ def _torchvision_to_swin_names(state: Mapping[str, torch.Tensor]) -> dict[str, t
     return out
 
 
-def load_swin2d_state_dict(arch: str, source: bool | str | Path = True) -> dict[str, torch.Tensor]:
-    """2D Swin ImageNet weights under the original Swin names.
-
-    ``source=True`` (or ``"IMAGENET1K_V1"``) takes torchvision's ``swin_t`` / ``swin_s`` / ``swin_b`` weights for
-    ``arch`` ``tiny`` / ``small`` / ``base`` (from the torch hub cache, downloaded when missing); a path loads a
-    local file: the original Swin release (``model`` wrapper, as MMAction2's ``pretrained`` URLs) or a torchvision
-    state dict.
-    """
-    if isinstance(source, (str, Path)) and source != "IMAGENET1K_V1":
-        from action_core.api import load_checkpoint
-
-        state = extract_state_dict(load_checkpoint(Path(source)))
-    else:
-        if arch not in TORCHVISION_SWIN2D:
-            raise ValueError(
-                f"torchvision has no ImageNet Swin for arch {arch!r}; pass a file of 2D Swin weights as pretrained="
-            )
-        from torchvision.models import get_model_weights
-
-        weights = get_model_weights(TORCHVISION_SWIN2D[arch])["IMAGENET1K_V1"]
-        try:
-            state = dict(weights.get_state_dict(progress=False))
-        except Exception as e:  # network or cache failures come as many exception types
-            raise RuntimeError(
-                f"could not obtain torchvision's {TORCHVISION_SWIN2D[arch]} ImageNet weights ({weights.url}): {e}. "
-                "When offline, put the file in the torch hub cache (torch.hub.get_dir()/checkpoints), pass its path "
-                "as pretrained='/path/to/file.pth', or build with pretrained=False."
-            ) from e
+def swin2d_state_dict(checkpoint: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """2D Swin weights under the original Swin names, from a loaded checkpoint or a file (core's
+    ``read_checkpoint``): the original Swin release (``model`` wrapper, as MMAction2's ``pretrained`` URLs) or a
+    torchvision ``swin_t/s/b`` state dict."""
+    state = extract_state_dict(read_checkpoint(checkpoint))
     if any(k.startswith("features.") for k in state):
         state = _torchvision_to_swin_names(state)
     return state
 
 
-def inflate_swin2d_weights(
+def torchvision_imagenet_url(arch: str) -> str:
+    """Where torchvision publishes the ImageNet-1k 2D Swin of ``arch`` (``tiny``, ``small``, ``base``)."""
+    if arch not in TORCHVISION_SWIN2D:
+        raise ValueError(
+            f"torchvision has no ImageNet Swin for arch {arch!r}; pass a file of 2D Swin weights as pretrained="
+        )
+    from torchvision.models import get_model_weights
+
+    return str(get_model_weights(TORCHVISION_SWIN2D[arch])["IMAGENET1K_V1"].url)
+
+
+def inflated_state(
     backbone: SwinTransformer3D, state_2d: Mapping[str, torch.Tensor]
-) -> InflationReport:
-    """Fill ``backbone``'s parameters from 2D Swin weights (original names); returns what was and was not used."""
+) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+    """The backbone parameters 2D Swin weights (original names) fill, inflated, and the 2D keys left unused
+    (no counterpart, or a shape that does not fit)."""
     own = dict(backbone.named_parameters())
     patch_t = backbone.patch_embed.patch_size[0]
     inflated: dict[str, torch.Tensor] = {}
@@ -112,13 +108,45 @@ def inflate_swin2d_weights(
             unused.append(key)
             continue
         inflated[key] = value
+    return inflated, tuple(unused)
+
+
+def inflate_swin2d_weights(
+    backbone: SwinTransformer3D, state_2d: Mapping[str, torch.Tensor]
+) -> InflationReport:
+    """Fill ``backbone``'s parameters from 2D Swin weights (original names); returns what was and was not used."""
+    inflated, unused = inflated_state(backbone, state_2d)
+    own = dict(backbone.named_parameters())
     with torch.no_grad():
         for key, value in inflated.items():
             own[key].copy_(value)
     return InflationReport(
         inflated=tuple(inflated),
         not_inflated=tuple(k for k in own if k not in inflated),
-        unused_2d=tuple(unused),
+        unused_2d=unused,
+    )
+
+
+def inflate_pretrained(backbone: SwinTransformer3D, arch: str, pretrained: Pretrained) -> InflationReport:
+    """Inflate ImageNet weights into ``backbone``: ``True`` (or ``"IMAGENET1K_V1"``) takes torchvision's 2D Swin
+    of ``arch``, a path a 2D Swin file. Read (and downloaded) by core's ``load_weights``."""
+    if pretrained is True or pretrained == "IMAGENET1K_V1":
+        source: str | os.PathLike[str] = torchvision_imagenet_url(arch)
+    elif isinstance(pretrained, (str, os.PathLike)):
+        source = pretrained
+    else:
+        raise ValueError(f"pretrained must be true, 'IMAGENET1K_V1' or a path, got {pretrained!r}")
+
+    def inflate(checkpoint: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+        return inflated_state(backbone, swin2d_state_dict(checkpoint))
+
+    report = load_weights(backbone, source, converter=inflate, strict=False)
+    missing = set(report.missing)
+    params = [name for name, _ in backbone.named_parameters()]
+    return InflationReport(
+        inflated=tuple(k for k in params if k not in missing),
+        not_inflated=tuple(k for k in params if k in missing),
+        unused_2d=tuple(report.unconverted),
     )
 
 

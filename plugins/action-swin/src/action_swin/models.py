@@ -1,21 +1,24 @@
 """Builders of the video Swin recognizers and their backbone (keyword-only, plain PyTorch modules).
 
 ``swin3d_t`` / ``swin3d_s`` / ``swin3d_b`` / ``swin3d_l``: MMAction2's ``SwinTransformer3D(arch=...)`` with
-patch (2, 4, 4), window (8, 7, 7) and an ``I3DHead`` (core's: average pool, dropout, linear); torchvision's
-``swin3d_t/s/b`` are the same networks.
+patch (2, 4, 4), window (8, 7, 7) and an ``I3DHead`` (core's ``i3d_head``: average pool, dropout, linear);
+torchvision's ``swin3d_t/s/b`` are the same networks. Each recognizer is composed from the registered parts: its
+``*_parts`` function returns the description for the builder's arguments and the builder builds it with core's
+``compose_model``, which also loads ``weights`` through core's ``load_weights``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from action_core.api import I3DHead, Recognizer3D, WeightsInfo
+from action_core.api import Recognizer3D, WeightsInfo, compose_model
 
 from .backbones import SwinTransformer3D
-from .inflate import inflate_swin2d_weights, load_swin2d_state_dict
-from .weights import WeightsArg, apply_weights
+from .inflate import Pretrained, inflate_pretrained
+
+Weights = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any] | None
 
 ARCHS: dict[str, dict[str, Any]] = {
     "tiny": {"embed_dims": 96, "depths": (2, 2, 6, 2), "num_heads": (3, 6, 12, 24)},
@@ -70,22 +73,27 @@ def swin3d_backbone(
     *,
     arch: str = "tiny",
     drop_path_rate: float = 0.1,
-    pretrained: bool | str | Path = False,
+    pretrained: Pretrained = False,
     **options: Any,
 ) -> SwinTransformer3D:
     """A video Swin backbone of MMAction2's ``arch`` (``tiny``, ``small``, ``base``, ``large``); ``options``
     override any :class:`~action_swin.backbones.SwinTransformer3D` argument. ``pretrained`` inflates 2D ImageNet
-    weights (``True``: torchvision's for the arch; a path: a 2D Swin file); ``backbone.inflation_report`` says
-    what was filled."""
+    weights (``True``: torchvision's for the arch; a path: a 2D Swin file), read through core's ``load_weights``;
+    ``backbone.inflation_report`` says what was filled."""
     if arch not in ARCHS:
         raise ValueError(f"unknown Swin arch {arch!r}; choose one of {', '.join(ARCHS)}")
     backbone = SwinTransformer3D(drop_path_rate=drop_path_rate, **{**ARCHS[arch], **options})
     if pretrained:
-        backbone.inflation_report = inflate_swin2d_weights(backbone, load_swin2d_state_dict(arch, pretrained))
+        backbone.inflation_report = inflate_pretrained(backbone, arch, pretrained)
     return backbone
 
 
-def _swin3d(
+def _out_channels(embed_dims: int, depths: Sequence[int]) -> int:
+    """Width of the last stage: patch merging doubles it after every stage but the last."""
+    return embed_dims * 2 ** (len(depths) - 1)
+
+
+def _swin3d_parts(
     arch: str,
     *,
     num_classes: int,
@@ -96,28 +104,35 @@ def _swin3d(
     drop_path_rate: float,
     dropout_ratio: float,
     label_smoothing: float,
-    pretrained: bool | str | Path,
-    weights: WeightsArg,
-    progress: bool,
-) -> Recognizer3D:
-    backbone = swin3d_backbone(
-        arch=arch,
-        drop_path_rate=drop_path_rate,
-        pretrained=pretrained,
-        embed_dims=embed_dims,
-        depths=tuple(depths),
-        num_heads=tuple(num_heads),
-        window_size=tuple(window_size),
-    )
-    head = I3DHead(
-        num_classes, backbone.out_channels, dropout_ratio=dropout_ratio, label_smoothing=label_smoothing
-    )
-    model = Recognizer3D(backbone, head)
-    apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
-    return model
+    pretrained: Pretrained,
+    weights: Weights,
+    weights_backbone_only: bool,
+) -> dict[str, Any]:
+    return {
+        "type": "Recognizer3D",
+        "backbone": {
+            "type": "swin3d",
+            "arch": arch,
+            "drop_path_rate": drop_path_rate,
+            "pretrained": os.fspath(pretrained) if isinstance(pretrained, os.PathLike) else pretrained,
+            "embed_dims": embed_dims,
+            "depths": [int(d) for d in depths],
+            "num_heads": [int(h) for h in num_heads],
+            "window_size": [int(w) for w in window_size],
+        },
+        "head": {
+            "type": "i3d_head",
+            "num_classes": num_classes,
+            "in_channels": _out_channels(embed_dims, depths),
+            "dropout_ratio": dropout_ratio,
+            "label_smoothing": label_smoothing,
+        },
+        "weights": weights,
+        "weights_backbone_only": weights_backbone_only,
+    }
 
 
-def swin3d_t(
+def swin3d_t_parts(
     *,
     num_classes: int = 400,
     embed_dims: int = 96,
@@ -127,15 +142,16 @@ def swin3d_t(
     drop_path_rate: float = 0.1,
     dropout_ratio: float = 0.5,
     label_smoothing: float = 0.0,
-    pretrained: bool | str | Path = False,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """Video Swin-T (MMAction2 ``swin-tiny-p244-w877``): input (N, 3, 32, 224, 224), logits (N, num_classes);
-    28,158,070 parameters with 400 classes. ``embed_dims`` / ``depths`` / ``num_heads`` / ``window_size``
-    narrow it (tests). ``pretrained``: inflate ImageNet weights (``True``: torchvision's ``swin_t``).
-    ``weights``: a name in ``WEIGHTS`` or an MMAction2 checkpoint."""
-    return _swin3d(
+    pretrained: Pretrained = False,
+    weights: Weights = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`swin3d_t` for the same arguments: backbone ``swin3d`` (``arch='tiny'``) and core's
+    ``i3d_head``. ``embed_dims`` / ``depths`` / ``num_heads`` / ``window_size`` narrow it (tests). ``pretrained``:
+    inflate ImageNet weights into the backbone (``True``: torchvision's ``swin_t``; a path: a 2D Swin file).
+    ``weights``: a name in ``WEIGHTS``, a checkpoint file (MMAction2 or torchvision layout: the registered converter
+    that fits is found) or a loaded checkpoint; ``weights_backbone_only`` loads its ``backbone.*`` only."""
+    return _swin3d_parts(
         "tiny",
         num_classes=num_classes,
         embed_dims=embed_dims,
@@ -147,11 +163,11 @@ def swin3d_t(
         label_smoothing=label_smoothing,
         pretrained=pretrained,
         weights=weights,
-        progress=progress,
+        weights_backbone_only=weights_backbone_only,
     )
 
 
-def swin3d_s(
+def swin3d_s_parts(
     *,
     num_classes: int = 400,
     embed_dims: int = 96,
@@ -161,13 +177,12 @@ def swin3d_s(
     drop_path_rate: float = 0.2,
     dropout_ratio: float = 0.5,
     label_smoothing: float = 0.0,
-    pretrained: bool | str | Path = False,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """Video Swin-S (MMAction2 ``swin-small-p244-w877``): 49,816,678 parameters with 400 classes; arguments as
-    ``swin3d_t``."""
-    return _swin3d(
+    pretrained: Pretrained = False,
+    weights: Weights = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`swin3d_s` (``arch='small'``); arguments as :func:`swin3d_t_parts`."""
+    return _swin3d_parts(
         "small",
         num_classes=num_classes,
         embed_dims=embed_dims,
@@ -179,11 +194,11 @@ def swin3d_s(
         label_smoothing=label_smoothing,
         pretrained=pretrained,
         weights=weights,
-        progress=progress,
+        weights_backbone_only=weights_backbone_only,
     )
 
 
-def swin3d_b(
+def swin3d_b_parts(
     *,
     num_classes: int = 400,
     embed_dims: int = 128,
@@ -193,13 +208,12 @@ def swin3d_b(
     drop_path_rate: float = 0.3,
     dropout_ratio: float = 0.5,
     label_smoothing: float = 0.0,
-    pretrained: bool | str | Path = False,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """Video Swin-B (MMAction2 ``swin-base-p244-w877``): 88,048,984 parameters with 400 classes; arguments as
-    ``swin3d_t``."""
-    return _swin3d(
+    pretrained: Pretrained = False,
+    weights: Weights = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`swin3d_b` (``arch='base'``); arguments as :func:`swin3d_t_parts`."""
+    return _swin3d_parts(
         "base",
         num_classes=num_classes,
         embed_dims=embed_dims,
@@ -211,11 +225,11 @@ def swin3d_b(
         label_smoothing=label_smoothing,
         pretrained=pretrained,
         weights=weights,
-        progress=progress,
+        weights_backbone_only=weights_backbone_only,
     )
 
 
-def swin3d_l(
+def swin3d_l_parts(
     *,
     num_classes: int = 400,
     embed_dims: int = 192,
@@ -225,13 +239,13 @@ def swin3d_l(
     drop_path_rate: float = 0.4,
     dropout_ratio: float = 0.5,
     label_smoothing: float = 0.0,
-    pretrained: bool | str | Path = False,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """Video Swin-L (MMAction2 ``swin-large-p244-w877``, ImageNet-22k initialised there: pass its 2D file as
-    ``pretrained``; torchvision has no Swin-L): arguments as ``swin3d_t``."""
-    return _swin3d(
+    pretrained: Pretrained = False,
+    weights: Weights = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`swin3d_l` (``arch='large'``, ImageNet-22k initialised in MMAction2: pass its 2D
+    file as ``pretrained``; torchvision has no Swin-L); arguments as :func:`swin3d_t_parts`."""
+    return _swin3d_parts(
         "large",
         num_classes=num_classes,
         embed_dims=embed_dims,
@@ -243,5 +257,29 @@ def swin3d_l(
         label_smoothing=label_smoothing,
         pretrained=pretrained,
         weights=weights,
-        progress=progress,
+        weights_backbone_only=weights_backbone_only,
     )
+
+
+def swin3d_t(**kwargs: Any) -> Recognizer3D:
+    """Video Swin-T (MMAction2 ``swin-tiny-p244-w877``): input (N, 3, 32, 224, 224), logits (N, num_classes);
+    28,158,070 parameters with 400 classes. Arguments (and their defaults) as :func:`swin3d_t_parts`."""
+    return compose_model(swin3d_t_parts(**kwargs))
+
+
+def swin3d_s(**kwargs: Any) -> Recognizer3D:
+    """Video Swin-S (MMAction2 ``swin-small-p244-w877``): 49,816,678 parameters with 400 classes; arguments as
+    :func:`swin3d_s_parts`."""
+    return compose_model(swin3d_s_parts(**kwargs))
+
+
+def swin3d_b(**kwargs: Any) -> Recognizer3D:
+    """Video Swin-B (MMAction2 ``swin-base-p244-w877``): 88,048,984 parameters with 400 classes; arguments as
+    :func:`swin3d_b_parts`."""
+    return compose_model(swin3d_b_parts(**kwargs))
+
+
+def swin3d_l(**kwargs: Any) -> Recognizer3D:
+    """Video Swin-L (MMAction2 ``swin-large-p244-w877``): 196,953,916 parameters with 400 classes; arguments as
+    :func:`swin3d_l_parts`."""
+    return compose_model(swin3d_l_parts(**kwargs))

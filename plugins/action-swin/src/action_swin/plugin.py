@@ -28,6 +28,8 @@ def action_register_models(register) -> None:
             input_format="NCTHW",
             example_kwargs={"num_classes": 5, **_NARROW},
             example_input=(1, 3, 4, 24, 24),
+            expand=f"action_swin.models:{name}_parts",
+            weights="action_swin.models:WEIGHTS" if name == "swin3d_t" else "",  # published: Swin-T only
         )
 
 

@@ -4,8 +4,6 @@ from action_synthetic.generate import MotionDataset, MotionDatasetConfig, prepar
 from action_synthetic.localization import LocalizationFeatures, generate_localization_features
 from action_synthetic.motion import CLASS_NAMES, MOTION_CLASSES
 
-__version__ = "0.1.0"
-
 __all__ = [
     "CLASS_NAMES",
     "MOTION_CLASSES",

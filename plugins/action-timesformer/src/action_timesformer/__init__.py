@@ -15,10 +15,9 @@ _EXPORTS = {
     "TimeSformer": "action_timesformer.models",
     "convert_mmaction2_timesformer": "action_timesformer.convert",
     "convert_transformers_timesformer": "action_timesformer.convert",
-    "load_mmaction2_timesformer": "action_timesformer.convert",
-    "load_transformers_timesformer": "action_timesformer.convert",
     "timesformer_backbone": "action_timesformer.models",
     "timesformer_divst": "action_timesformer.models",
+    "timesformer_divst_parts": "action_timesformer.models",
 }
 
 

@@ -10,23 +10,16 @@ Every source key is either converted or returned as unconverted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 import torch
-from torch import nn
 
-from action_core.api import ConversionReport, rename_keys
-from action_vit.convert import load_with, read_state_dict
+from action_core.api import rename_keys
+from action_vit.convert import Checkpoint, read_state_dict
 
 __all__ = [
     "MMACTION2_TIMESFORMER_RULES",
     "TRANSFORMERS_TIMESFORMER_RULES",
     "convert_mmaction2_timesformer",
     "convert_transformers_timesformer",
-    "load_mmaction2_timesformer",
-    "load_transformers_timesformer",
 ]
 
 _WB = r"(weight|bias)"
@@ -68,16 +61,14 @@ TRANSFORMERS_TIMESFORMER_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
-def convert_mmaction2_timesformer(
-    checkpoint: Mapping[str, Any] | str | Path,
-) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+def convert_mmaction2_timesformer(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """Rename an MMAction2 1.x TimeSformer (divided space-time) recognizer checkpoint to our keys; returns the
     converted state dict and the source keys no rule maps."""
     return rename_keys(read_state_dict(checkpoint), MMACTION2_TIMESFORMER_RULES)
 
 
 def convert_transformers_timesformer(
-    checkpoint: Mapping[str, Any] | str | Path,
+    checkpoint: Checkpoint,
 ) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """Rename a transformers ``TimesformerForVideoClassification`` state dict (``attention_type=
     "divided_space_time"``) to our keys; a bare ``TimesformerModel`` state dict (no ``timesformer.``
@@ -86,17 +77,3 @@ def convert_transformers_timesformer(
     if not any(k.startswith("timesformer.") for k in state):
         state = {(k if k.startswith("classifier.") else f"timesformer.{k}"): v for k, v in state.items()}
     return rename_keys(state, TRANSFORMERS_TIMESFORMER_RULES)
-
-
-def load_mmaction2_timesformer(
-    model: nn.Module, checkpoint: Mapping[str, Any] | str | Path, *, strict: bool = True
-) -> ConversionReport:
-    """Convert an MMAction2 TimeSformer checkpoint and load it into ``model``."""
-    return load_with(model, checkpoint, convert_mmaction2_timesformer, strict=strict)
-
-
-def load_transformers_timesformer(
-    model: nn.Module, checkpoint: Mapping[str, Any] | str | Path, *, strict: bool = True
-) -> ConversionReport:
-    """Convert a transformers TimeSformer classification state dict and load it into ``model``."""
-    return load_with(model, checkpoint, convert_transformers_timesformer, strict=strict)

@@ -14,11 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from action_core.api import Recognizer3D, WeightsInfo, mmaction2_weights
-from action_timesformer.convert import convert_mmaction2_timesformer
-from action_vit.heads import timesformer_head
+from action_core.api import Recognizer3D, WeightsInfo, compose_model, mmaction2_weights
 from action_vit.layers import DropPath, Mlp, MultiheadSelfAttention, init_transformer_weights, lecun_normal_
-from action_vit.weights import WeightsArg, apply_weights
 
 __all__ = [
     "WEIGHTS",
@@ -27,6 +24,7 @@ __all__ = [
     "TimeSformer",
     "timesformer_backbone",
     "timesformer_divst",
+    "timesformer_divst_parts",
 ]
 
 
@@ -196,12 +194,39 @@ WEIGHTS: dict[str, WeightsInfo] = {
 }
 
 
-def timesformer_backbone(**kwargs: Any) -> TimeSformer:
-    """Registered builder of the :class:`TimeSformer` backbone (keyword arguments as the class)."""
-    return TimeSformer(**kwargs)
+def timesformer_backbone(
+    *,
+    num_frames: int = 8,
+    img_size: int = 224,
+    patch_size: int = 16,
+    in_channels: int = 3,
+    embed_dims: int = 768,
+    num_heads: int = 12,
+    num_layers: int = 12,
+    mlp_ratio: float = 4.0,
+    dropout_ratio: float = 0.0,
+    attn_drop_rate: float = 0.0,
+    drop_path_rate: float = 0.1,
+    norm_eps: float = 1e-6,
+) -> TimeSformer:
+    """Registered builder of the :class:`TimeSformer` backbone (``[model.backbone] type = "timesformer"``)."""
+    return TimeSformer(
+        num_frames=num_frames,
+        img_size=img_size,
+        patch_size=patch_size,
+        in_channels=in_channels,
+        embed_dims=embed_dims,
+        num_heads=num_heads,
+        num_layers=num_layers,
+        mlp_ratio=mlp_ratio,
+        dropout_ratio=dropout_ratio,
+        attn_drop_rate=attn_drop_rate,
+        drop_path_rate=drop_path_rate,
+        norm_eps=norm_eps,
+    )
 
 
-def timesformer_divst(
+def timesformer_divst_parts(
     *,
     num_classes: int = 400,
     num_frames: int = 8,
@@ -216,31 +241,46 @@ def timesformer_divst(
     norm_eps: float = 1e-6,
     head_dropout_ratio: float = 0.0,
     init_std: float = 0.02,
-    weights: WeightsArg = None,
-    progress: bool = False,
-) -> Recognizer3D:
-    """TimeSformer-divST ViT-B/16 classifier; input (N, 3, 8, 224, 224), output logits (N, num_classes).
-    121,566,352 parameters with 400 classes.
+    weights: Any = None,
+    weights_backbone_only: bool = False,
+) -> dict[str, Any]:
+    """The composition of :func:`timesformer_divst` for the same arguments: a ``Recognizer3D`` of the
+    ``timesformer`` backbone and ``timesformer_head`` (``action-run config show NAME --expand`` prints it).
 
-    ``weights``: a name in ``WEIGHTS`` (MMAction2's Kinetics-400 checkpoint), an MMAction2 checkpoint path or
-    a loaded checkpoint (transformers checkpoints: ``action_timesformer.convert.load_transformers_timesformer``).
+    ``weights``: a name in ``WEIGHTS`` (MMAction2's Kinetics-400 checkpoint), a checkpoint path (MMAction2 or
+    transformers layout, the converter is found by fit) or a loaded checkpoint, loaded by core's
+    ``load_weights`` once built; ``weights_backbone_only`` loads only its ``backbone.*`` tensors.
     """
-    backbone = TimeSformer(
-        num_frames=num_frames,
-        img_size=img_size,
-        patch_size=patch_size,
-        embed_dims=embed_dims,
-        num_heads=num_heads,
-        num_layers=num_layers,
-        mlp_ratio=mlp_ratio,
-        dropout_ratio=dropout_ratio,
-        drop_path_rate=drop_path_rate,
-        norm_eps=norm_eps,
-    )
-    head = timesformer_head(
-        num_classes=num_classes, in_channels=embed_dims, dropout_ratio=head_dropout_ratio, init_std=init_std
-    )
-    model = Recognizer3D(backbone, head)
-    model.clip_len = num_frames  # the frame count core's tools (flops, export, bench) default to
-    apply_weights(model, weights, catalogue=WEIGHTS, convert=convert_mmaction2_timesformer, progress=progress)
-    return model
+    return {
+        "type": "Recognizer3D",
+        "clip_len": num_frames,  # the frame count core's tools (flops, export, bench) default to
+        "backbone": {
+            "type": "timesformer",
+            "num_frames": num_frames,
+            "img_size": img_size,
+            "patch_size": patch_size,
+            "embed_dims": embed_dims,
+            "num_heads": num_heads,
+            "num_layers": num_layers,
+            "mlp_ratio": mlp_ratio,
+            "dropout_ratio": dropout_ratio,
+            "drop_path_rate": drop_path_rate,
+            "norm_eps": norm_eps,
+        },
+        "head": {
+            "type": "timesformer_head",
+            "num_classes": num_classes,
+            "in_channels": embed_dims,
+            "dropout_ratio": head_dropout_ratio,
+            "init_std": init_std,
+        },
+        "weights": weights,
+        "weights_backbone_only": weights_backbone_only,
+    }
+
+
+def timesformer_divst(**kwargs: Any) -> Recognizer3D:
+    """TimeSformer-divST ViT-B/16 classifier; input (N, 3, 8, 224, 224), output logits (N, num_classes).
+    121,566,352 parameters with 400 classes. Arguments (and their defaults) as :func:`timesformer_divst_parts`,
+    which this builds."""
+    return compose_model(timesformer_divst_parts(**kwargs))

@@ -22,9 +22,12 @@ def action_register_models(register) -> None:
         "action_timesformer.models:timesformer_divst",
         summary="TimeSformer ViT-B/16, divided space-time attention, 8 frames of 224x224",
         params=121_566_352,
+        params_for="num_classes=400",
         input_format="NCTHW",
         example_kwargs={"num_classes": 5, **_NARROW},
         example_input=(1, 3, 4, 32, 32),
+        expand="action_timesformer.models:timesformer_divst_parts",
+        weights="action_timesformer.models:WEIGHTS",
     )
 
 

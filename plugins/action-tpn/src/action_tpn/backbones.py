@@ -16,12 +16,15 @@ from torch import nn
 
 from action_tsm.backbones import ResNetTSM, resnet_tsm
 from action_tsm.shift import temporal_max_pool, temporal_shift
+from action_tsn.backbones import resnet_channels
 
-__all__ = ["TSMStages", "resnet_tsm_stages"]
+__all__ = ["TSMStages", "resnet_tsm_stages", "stage_channels"]
 
 
-def _stage_channels(backbone: ResNetTSM) -> tuple[int, ...]:
-    return tuple(backbone.out_channels // 2 ** (3 - i) for i in range(4))
+def stage_channels(depth: int, out_indices: Sequence[int] = (2, 3)) -> tuple[int, ...]:
+    """Channels of the stages ``out_indices`` (0 = layer1) of a ResNet-``depth``, without building it (what
+    a neck on :class:`TSMStages` takes as ``in_channels``)."""
+    return tuple(resnet_channels(depth) // 2 ** (3 - int(i)) for i in out_indices)
 
 
 class TSMStages(nn.Module):
@@ -42,7 +45,7 @@ class TSMStages(nn.Module):
             )
         self.body = body
         self.out_indices = indices
-        self.out_channels = tuple(_stage_channels(body)[i] for i in indices)
+        self.out_channels = stage_channels(body.depth, indices)
         self.num_segments = body.num_segments
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -13,13 +13,12 @@ from os import PathLike
 import torch
 from torch import nn
 
-from action_core.api import ConversionReport, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 from action_tsm import convert as tsm_convert
-from action_tsn.convert import read_checkpoint
 
 from .backbones import TSMStages
 
-__all__ = ["from_mmaction", "load_mmaction", "to_mmaction"]
+__all__ = ["from_mmaction", "to_mmaction"]
 
 _NECK_MODULES = r"(?:temporal_modulation_ops|downsample_ops|level_fusion_[12]|pyramid_fusion|aux_head)"
 
@@ -45,11 +44,13 @@ NECK_TO_MMACTION: tuple[tuple[str, str], ...] = (
 def from_mmaction(
     checkpoint: str | PathLike[str] | Mapping[str, object],
 ) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """Convert an MMAction2 TPN-TSM checkpoint (path or loaded; 1.x or 0.x) to our key names.
+    """Convert an MMAction2 TPN-TSM checkpoint (loaded, or a file read with ``weights_only``; 1.x or 0.x) to
+    our key names.
 
     Returns the converted state dict and the MMAction2 keys no rule maps (to be reported, never dropped).
+    Load it with core's ``load_weights(model, checkpoint, converter="tpn_from_mmaction")``.
     """
-    state = read_checkpoint(checkpoint)
+    state = extract_state_dict(read_checkpoint(checkpoint))
     neck = {k: v for k, v in state.items() if k.startswith("neck.")}
     rest = {k: v for k, v in state.items() if not k.startswith("neck.")}
     converted, unconverted = tsm_convert.from_mmaction(rest)
@@ -78,19 +79,3 @@ def to_mmaction(model: nn.Module) -> dict[str, torch.Tensor]:
         raise ValueError(f"no MMAction2 name for these keys: {list(unconverted)[:10]}")
     out.update(neck_out)
     return out
-
-
-def load_mmaction(
-    model: nn.Module,
-    checkpoint: str | PathLike[str] | Mapping[str, object],
-    *,
-    strict: bool = True,
-) -> ConversionReport:
-    """Load an MMAction2 TPN-TSM checkpoint (path or loaded dict) into ``model``; returns the key report.
-
-    With ``strict`` (default) any unconverted, missing, unexpected or mis-shaped key raises
-    :class:`action_core.models.CheckpointMismatchError` before the model is modified.
-    """
-    converted, unconverted = from_mmaction(checkpoint)
-    source = str(checkpoint) if not isinstance(checkpoint, Mapping) else "MMAction2 checkpoint"
-    return load_converted(model, converted, unconverted=unconverted, strict=strict, source=source)

@@ -1,28 +1,25 @@
 """TPN-TSM (Yang et al., 2020): a TSM ResNet, the temporal pyramid neck on its last two stages, and a
 clip-level classifier; training adds the neck's auxiliary loss.
 
-Composition: :func:`action_tpn.backbones.resnet_tsm_stages` (action-tsm's ``resnet_tsm``, returning
-``layer3`` and ``layer4`` as clip tensors) + :func:`action_tpn.necks.tpn` + :func:`action_tpn.heads.tpn_head`
-in :class:`TPNRecognizer2D`, which is core's ``Recognizer2D`` with the auxiliary loss added to ``loss``.
+Composition: this plugin's ``resnet_tsm_stages`` backbone (action-tsm's ``resnet_tsm``, returning ``layer3``
+and ``layer4`` as clip tensors) + its ``tpn`` neck + core's ``i3d_head`` (MMAction2's ``TPNHead`` is the same
+computation) in core's ``Recognizer2D``, whose ``loss`` adds the neck's ``aux_loss(target)`` in training.
+The builder is ``compose_model`` of :func:`tpn_tsm_r50_parts` (registered as the model's ``expand``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import torch
+from action_core.api import Recognizer2D, WeightsInfo, compose_model, mmaction2_weights
+from action_tsn.models import Weights, classification_loss, with_weights
 
-from action_core.api import BCELossWithLogits, Recognizer2D, WeightsInfo, mmaction2_weights
-from action_tsn.models import load_weights
+from .backbones import stage_channels
 
-from .backbones import resnet_tsm_stages
-from .convert import from_mmaction
-from .heads import tpn_head
-from .necks import tpn
+__all__ = ["TPN_WEIGHTS", "tpn_tsm_r50", "tpn_tsm_r50_parts", "tpn_tsm_resnet", "tpn_tsm_resnet_parts"]
 
-__all__ = ["TPN_WEIGHTS", "TPNRecognizer2D", "tpn_tsm_r50", "tpn_tsm_resnet"]
+_OUT_INDICES = (2, 3)  # layer3 and layer4 feed the pyramid
 
 #: MMAction2 1.x TPN-TSM checkpoint whose layout :func:`tpn_tsm_r50` reproduces (metrics as published).
 TPN_WEIGHTS: dict[str, WeightsInfo] = {
@@ -43,31 +40,13 @@ TPN_WEIGHTS: dict[str, WeightsInfo] = {
 }
 
 
-class TPNRecognizer2D(Recognizer2D):
-    """Core's :class:`~action_core.models.Recognizer2D` whose :meth:`loss` also adds the neck's auxiliary
-    loss (MMAction2's ``loss_aux``, summed with the classification loss as MMAction2 does).
-
-    The trainer calls ``loss(logits, target)`` right after the training forward; the neck keeps its
-    auxiliary logits from that forward (``neck.aux_logits``) and ``neck.aux_loss(target)`` consumes them.
-    Any neck without ``aux_loss`` (or eval mode, where no auxiliary logits are made) leaves the loss as
-    core computes it.
-    """
-
-    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Head loss plus the neck's auxiliary loss of the last training forward, if any."""
-        loss = super().loss(logits, target)
-        aux_loss = getattr(self.neck, "aux_loss", None)
-        aux = aux_loss(target) if callable(aux_loss) else None
-        return loss if aux is None else loss + aux
-
-
-def tpn_tsm_resnet(
+def tpn_tsm_resnet_parts(
     depth: int,
     *,
     num_classes: int = 174,
     num_segments: int = 8,
     pretrained: bool | str = False,
-    weights: str | Path | WeightsInfo | None = None,
+    weights: Weights = None,
     weights_backbone_only: bool = False,
     shift_div: int = 8,
     norm_eval: bool = False,
@@ -78,53 +57,60 @@ def tpn_tsm_resnet(
     init_std: float = 0.01,
     label_smoothing: float = 0.0,
     multi_label: bool = False,
-    progress: bool = False,
-) -> TPNRecognizer2D:
+) -> dict[str, Any]:
+    """The composed description of TPN on a TSM ResNet-``depth`` (arguments as :func:`tpn_tsm_resnet`)."""
+    neck = {"type": "tpn", **dict(neck_args or {}), "in_channels": list(stage_channels(depth, _OUT_INDICES))}
+    neck.setdefault("aux_classes", num_classes if aux_head else None)
+    neck.setdefault("aux_loss_weight", aux_loss_weight)
+    return with_weights(
+        {
+            "type": "Recognizer2D",
+            "num_segments": num_segments,
+            "backbone": {
+                "type": "resnet_tsm_stages",
+                "depth": depth,
+                "pretrained": pretrained,
+                "num_segments": num_segments,
+                "shift_div": shift_div,
+                "norm_eval": norm_eval,
+                "out_indices": list(_OUT_INDICES),
+            },
+            "neck": neck,
+            "head": {
+                "type": "i3d_head",
+                "num_classes": num_classes,
+                "in_channels": neck.get("out_channels", 2048),
+                "dropout_ratio": dropout_ratio,
+                "init_std": init_std,
+                "loss": classification_loss(multi_label=multi_label, label_smoothing=label_smoothing),
+            },
+        },
+        weights,
+        weights_backbone_only,
+    )
+
+
+def tpn_tsm_resnet(depth: int, **kwargs: Any) -> Recognizer2D:
     """TPN on a TSM ResNet-``depth`` (``layer3`` and ``layer4`` feed the pyramid).
 
-    Input (N, num_segments, 3, H, W). ``neck_args`` override :class:`~action_tpn.necks.TPN` arguments
-    (its ``in_channels`` come from the backbone); ``aux_head`` adds the auxiliary classifier (training only,
-    weight ``aux_loss_weight``). ``pretrained`` initialises the backbone from torchvision ImageNet weights
-    (MMAction2's config: ``torchvision://resnet50``); ``weights`` loads a checkpoint (catalogue name, path;
-    MMAction2 or ours). Defaults are MMAction2's TPN-TSM-R50 Something-Something V1 config.
+    Input (N, num_segments, 3, H, W). Keyword arguments: ``num_classes`` (174), ``num_segments`` (8),
+    ``pretrained`` (the backbone from torchvision ImageNet weights; MMAction2's config:
+    ``torchvision://resnet50``), ``weights`` (a checkpoint: catalogue name, path or URL; MMAction2's or
+    ours), ``weights_backbone_only``, ``shift_div`` (8), ``norm_eval``, ``neck_args`` (overrides of
+    :class:`~action_tpn.necks.TPN`'s arguments; its ``in_channels`` come from the backbone), ``aux_head``
+    (True: the auxiliary classifier, training only, weight ``aux_loss_weight`` = 0.5), ``dropout_ratio``
+    (0.5), ``init_std`` (0.01), ``label_smoothing``, ``multi_label``. Defaults are MMAction2's TPN-TSM-R50
+    Something-Something V1 config.
     """
-    backbone = resnet_tsm_stages(
-        depth=depth,
-        pretrained=pretrained,
-        num_segments=num_segments,
-        shift_div=shift_div,
-        norm_eval=norm_eval,
-        out_indices=(2, 3),
-    )
-    neck_kwargs = dict(neck_args or {})
-    neck_kwargs["in_channels"] = backbone.out_channels
-    neck_kwargs.setdefault("aux_classes", num_classes if aux_head else None)
-    neck_kwargs.setdefault("aux_loss_weight", aux_loss_weight)
-    neck = tpn(**neck_kwargs)
-    head = tpn_head(
-        num_classes=num_classes,
-        in_channels=neck.out_channels,
-        dropout_ratio=dropout_ratio,
-        init_std=init_std,
-        loss=BCELossWithLogits() if multi_label else None,
-        label_smoothing=label_smoothing,
-    )
-    model = TPNRecognizer2D(backbone, head, neck=neck)
-    model.num_segments = num_segments
-    model.weights_info = None
-    if weights is not None:
-        model.weights_info = load_weights(
-            model,
-            weights,
-            TPN_WEIGHTS,
-            convert=from_mmaction,
-            backbone_only=weights_backbone_only,
-            progress=progress,
-        )
-    return model
+    return compose_model(tpn_tsm_resnet_parts(depth, **kwargs))
 
 
-def tpn_tsm_r50(**kwargs: Any) -> TPNRecognizer2D:
+def tpn_tsm_r50_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tpn_tsm_r50`."""
+    return tpn_tsm_resnet_parts(50, **kwargs)
+
+
+def tpn_tsm_r50(**kwargs: Any) -> Recognizer2D:
     """TPN on a TSM ResNet-50: MMAction2's ``tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb``
     model (82,445,724 parameters with 174 classes). Keyword arguments as :func:`tpn_tsm_resnet`."""
-    return tpn_tsm_resnet(50, **kwargs)
+    return compose_model(tpn_tsm_r50_parts(**kwargs))

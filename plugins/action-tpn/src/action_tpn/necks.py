@@ -7,8 +7,8 @@ each flow fused across levels, and the two flows fused into one (N, out_channels
 
 Training also runs an auxiliary classifier on the second-deepest input level (MMAction2's ``AuxHead``,
 loss weight 0.5). The neck keeps those logits from the last training forward in ``aux_logits``;
-:meth:`TPN.aux_loss` turns them into the weighted loss, which :class:`action_tpn.models.TPNRecognizer2D`
-adds to the head's loss. Eval mode does not run the auxiliary head.
+:meth:`TPN.aux_loss` turns them into the weighted loss, which core's ``Recognizer2D.loss`` adds to the
+head's loss in training. Eval mode does not run the auxiliary head.
 
 Module and parameter names follow MMAction2 (``temporal_modulation_ops``, ``level_fusion_1``, ...; a
 conv-norm-activation block has ``conv`` and ``bn``) so checkpoints map almost one to one.

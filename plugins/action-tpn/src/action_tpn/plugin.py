@@ -15,6 +15,8 @@ def action_register_models(register) -> None:
         "tpn_tsm_r50",
         "action_tpn.models:tpn_tsm_r50",
         summary="TPN neck on TSM ResNet-50 (layer3 + layer4), auxiliary head in training (MMAction2 TPN-TSM)",
+        expand="action_tpn.models:tpn_tsm_r50_parts",
+        weights="action_tpn.models:TPN_WEIGHTS",
         params=82_445_724,
         params_for="num_classes=174",
         input_format="NTCHW",
@@ -40,16 +42,6 @@ def action_register_necks(register) -> None:
         "action_tpn.necks:tpn",
         summary="temporal pyramid network: spatial/temporal modulation, top-down + bottom-up fusion, aux head",
         example_kwargs={"in_channels": (256, 512), "channels": 32, "fusion_channels": 64, "out_channels": 64},
-    )
-
-
-@hookimpl
-def action_register_heads(register) -> None:
-    register(
-        "tpn_head",
-        "action_tpn.heads:tpn_head",
-        summary="MMAction2 TPNHead on clip features: spatio-temporal average pool, dropout, linear",
-        example_kwargs={"num_classes": 5, "in_channels": 64},
     )
 
 

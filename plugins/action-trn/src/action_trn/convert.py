@@ -12,10 +12,10 @@ from os import PathLike
 import torch
 from torch import nn
 
-from action_core.api import ConversionReport, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 from action_tsn import convert as tsn_convert
 
-__all__ = ["from_mmaction", "load_mmaction", "to_mmaction"]
+__all__ = ["from_mmaction", "to_mmaction"]
 
 _RELATION = r"consensus\.((?:fc_fusion_scales\.\d+|classifier)\.[13]\.(?:weight|bias))"
 
@@ -32,11 +32,13 @@ OURS_TO_MMACTION: tuple[tuple[str, str], ...] = (
 def from_mmaction(
     checkpoint: str | PathLike[str] | Mapping[str, object],
 ) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """Convert an MMAction2 TRN checkpoint (path or loaded; 1.x or 0.x) to our key names.
+    """Convert an MMAction2 TRN checkpoint (loaded, or a file read with ``weights_only``; 1.x or 0.x) to our
+    key names.
 
     Returns the converted state dict and the MMAction2 keys no rule maps (to be reported, never dropped).
+    Load it with core's ``load_weights(model, checkpoint, converter="trn_from_mmaction")``.
     """
-    return rename_keys(tsn_convert.read_checkpoint(checkpoint), MMACTION_TO_OURS)
+    return rename_keys(extract_state_dict(read_checkpoint(checkpoint)), MMACTION_TO_OURS)
 
 
 def to_mmaction(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -45,19 +47,3 @@ def to_mmaction(model: nn.Module) -> dict[str, torch.Tensor]:
     if unconverted:
         raise ValueError(f"no MMAction2 name for these keys: {list(unconverted)[:10]}")
     return out
-
-
-def load_mmaction(
-    model: nn.Module,
-    checkpoint: str | PathLike[str] | Mapping[str, object],
-    *,
-    strict: bool = True,
-) -> ConversionReport:
-    """Load an MMAction2 TRN checkpoint (path or loaded dict) into ``model``; returns the key report.
-
-    With ``strict`` (default) any unconverted, missing, unexpected or mis-shaped key raises
-    :class:`action_core.models.CheckpointMismatchError` before the model is modified.
-    """
-    converted, unconverted = from_mmaction(checkpoint)
-    source = str(checkpoint) if not isinstance(checkpoint, Mapping) else "MMAction2 checkpoint"
-    return load_converted(model, converted, unconverted=unconverted, strict=strict, source=source)

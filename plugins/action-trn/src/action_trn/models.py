@@ -1,23 +1,20 @@
 """TRN (Zhou et al., 2018): a TSN ResNet on every segment and a temporal relation head.
 
-Composition: action-tsn's :func:`~action_tsn.backbones.resnet2d` (with partial BatchNorm, as MMAction2's
-config) + :func:`action_trn.heads.trn_head` in core's ``Recognizer2D``.
+Composition: action-tsn's ``resnet2d`` backbone (with partial BatchNorm, as MMAction2's config) + this
+plugin's ``trn_head`` in core's ``Recognizer2D``. The builder is ``compose_model`` of :func:`trn_r50_parts`
+(registered as the model's ``expand``), so ``action-run config show PRESET --expand`` prints exactly what
+the builder builds.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from action_core.api import BCELossWithLogits, Recognizer2D, WeightsInfo, mmaction2_weights
-from action_tsn.backbones import resnet2d
-from action_tsn.models import load_weights
+from action_core.api import Recognizer2D, WeightsInfo, compose_model, mmaction2_weights
+from action_tsn.backbones import resnet_channels
+from action_tsn.models import Weights, classification_loss, with_weights
 
-from .convert import from_mmaction
-from .heads import trn_head
-from .partial_bn import apply_partial_bn
-
-__all__ = ["TRN_WEIGHTS", "trn_r50", "trn_resnet"]
+__all__ = ["TRN_WEIGHTS", "trn_r50", "trn_r50_parts", "trn_resnet", "trn_resnet_parts"]
 
 #: MMAction2 1.x TRN checkpoints whose layout :func:`trn_r50` reproduces (metrics as published).
 TRN_WEIGHTS: dict[str, WeightsInfo] = {
@@ -49,13 +46,13 @@ TRN_WEIGHTS: dict[str, WeightsInfo] = {
 }
 
 
-def trn_resnet(
+def trn_resnet_parts(
     depth: int,
     *,
     num_classes: int = 174,
     num_segments: int = 8,
     pretrained: bool | str = False,
-    weights: str | Path | WeightsInfo | None = None,
+    weights: Weights = None,
     weights_backbone_only: bool = False,
     partial_bn: bool = True,
     multi_scale: bool = True,
@@ -67,47 +64,58 @@ def trn_resnet(
     norm_eval: bool = False,
     frozen_stages: int = -1,
     seed: int = 0,
-    progress: bool = False,
-) -> Recognizer2D:
+) -> dict[str, Any]:
+    """The composed description of TRN with a ResNet-``depth`` backbone (arguments as :func:`trn_resnet`)."""
+    return with_weights(
+        {
+            "type": "Recognizer2D",
+            "num_segments": num_segments,
+            "backbone": {
+                "type": "resnet2d",
+                "depth": depth,
+                "pretrained": pretrained,
+                "partial_bn": partial_bn,
+                "norm_eval": norm_eval,
+                "frozen_stages": frozen_stages,
+            },
+            "head": {
+                "type": "trn_head",
+                "num_classes": num_classes,
+                "in_channels": resnet_channels(depth),
+                "num_segments": num_segments,
+                "multi_scale": multi_scale,
+                "hidden_dim": hidden_dim,
+                "dropout_ratio": dropout_ratio,
+                "init_std": init_std,
+                "seed": seed,
+                "loss": classification_loss(multi_label=multi_label, label_smoothing=label_smoothing),
+            },
+        },
+        weights,
+        weights_backbone_only,
+    )
+
+
+def trn_resnet(depth: int, **kwargs: Any) -> Recognizer2D:
     """TRN with a ResNet-``depth`` backbone (MMAction2's ``ResNet`` + ``TRNHead``).
 
     Input (N, num_segments, 3, H, W): the relation head is built for ``num_segments`` and takes no other
-    count. ``partial_bn`` fixes every BatchNorm but the first (MMAction2's config does); ``multi_scale``
-    chooses multi-scale relations (``TRNMultiScale``) over the single-scale one; ``seed`` fixes the tuples
-    eval mode uses (see :mod:`action_trn.heads`). ``pretrained`` initialises the backbone from torchvision
-    ImageNet weights (True = MMAction2's ``torchvision://resnet50``); ``weights`` loads a checkpoint
-    (catalogue name or path; MMAction2 or ours). Defaults are MMAction2's TRN-R50 Something-Something config.
+    count. Keyword arguments: ``num_classes`` (174), ``num_segments`` (8), ``pretrained`` (the backbone from
+    torchvision ImageNet weights; True = MMAction2's ``torchvision://resnet50``), ``weights`` (a checkpoint:
+    catalogue name, path or URL; MMAction2's or ours), ``weights_backbone_only``, ``partial_bn`` (True: every
+    BatchNorm but the first is fixed, as MMAction2's config), ``multi_scale`` (True: ``TRNMultiScale``;
+    False: the single-scale relation), ``hidden_dim`` (256), ``dropout_ratio`` (0.8), ``init_std`` (0.001),
+    ``label_smoothing``, ``multi_label``, ``norm_eval``, ``frozen_stages``, ``seed`` (fixes the tuples eval
+    mode uses, see :mod:`action_trn.heads`). Defaults are MMAction2's TRN-R50 Something-Something config.
     """
-    backbone = resnet2d(depth=depth, pretrained=pretrained, norm_eval=norm_eval, frozen_stages=frozen_stages)
-    if partial_bn:
-        apply_partial_bn(backbone)
-    head = trn_head(
-        num_classes=num_classes,
-        in_channels=backbone.out_channels,
-        num_segments=num_segments,
-        multi_scale=multi_scale,
-        hidden_dim=hidden_dim,
-        dropout_ratio=dropout_ratio,
-        init_std=init_std,
-        loss=BCELossWithLogits() if multi_label else None,
-        label_smoothing=label_smoothing,
-        seed=seed,
-    )
-    model = Recognizer2D(backbone, head)
-    model.num_segments = num_segments
-    model.weights_info = None
-    if weights is not None:
-        model.weights_info = load_weights(
-            model,
-            weights,
-            TRN_WEIGHTS,
-            convert=from_mmaction,
-            backbone_only=weights_backbone_only,
-            progress=progress,
-        )
-    return model
+    return compose_model(trn_resnet_parts(depth, **kwargs))
+
+
+def trn_r50_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`trn_r50`."""
+    return trn_resnet_parts(50, **kwargs)
 
 
 def trn_r50(**kwargs: Any) -> Recognizer2D:
     """TRN on a ResNet-50 (keyword arguments as :func:`trn_resnet`)."""
-    return trn_resnet(50, **kwargs)
+    return compose_model(trn_r50_parts(**kwargs))

@@ -13,6 +13,8 @@ def action_register_models(register) -> None:
         "trn_r50",
         "action_trn.models:trn_r50",
         summary="TRN, ResNet-50 (partial BN), multi-scale temporal relation head (MMAction2 TRNHead)",
+        expand="action_trn.models:trn_r50_parts",
+        weights="action_trn.models:TRN_WEIGHTS",
         params=26_641_154,
         params_for="num_classes=174",
         input_format="NTCHW",

@@ -12,7 +12,7 @@ from torch import nn
 from torchvision.models.mobilenetv2 import InvertedResidual, MobileNetV2
 
 from action_tsn.backbones import ResNet2d
-from action_tsn.pretrained import imagenet_state_dict, load_imagenet
+from action_tsn.pretrained import load_imagenet
 
 from .shift import TemporalShiftConv2d, temporal_max_pool, temporal_shift
 
@@ -120,6 +120,5 @@ def mobilenetv2_tsm(*, pretrained: bool | str = False, **kwargs: Any) -> MobileN
     """Keyword-only builder of :class:`MobileNetV2TSM`; ``pretrained`` = torchvision ImageNet weights."""
     backbone = MobileNetV2TSM(**kwargs)
     if pretrained:
-        state = imagenet_state_dict("mobilenet_v2", pretrained)
-        backbone.load_state_dict({k: v for k, v in state.items() if k.startswith("features.")}, strict=True)
+        load_imagenet(backbone, "mobilenet_v2", pretrained, classifier="classifier.")
     return backbone

@@ -15,13 +15,13 @@ from os import PathLike
 import torch
 from torch import nn
 
-from action_core.api import ConversionReport, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 from action_tsn import convert as tsn_convert
 
 from .backbones import MobileNetV2TSM, ResNetTSM
 from .shift import TemporalShiftConv2d
 
-__all__ = ["from_mmaction", "load_mmaction", "to_mmaction"]
+__all__ = ["from_mmaction", "to_mmaction"]
 
 # (expand ratio, blocks) per MMAction2 MobileNetV2 stage layer1..layer7 (torchvision's table too).
 _MBV2_STAGES = ((1, 1), (6, 2), (6, 3), (6, 4), (6, 3), (6, 3), (6, 1))
@@ -58,12 +58,16 @@ def _is_mobilenet(state: Mapping[str, torch.Tensor]) -> bool:
     return any(k.startswith(("backbone.layer1.0.conv.0.", "backbone.features.")) for k in state)
 
 
-def from_mmaction(checkpoint: Mapping[str, object]) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """Convert an MMAction2 TSM checkpoint (ResNet or MobileNetV2 backbone; 1.x or 0.x) to our names.
+def from_mmaction(
+    checkpoint: str | PathLike[str] | Mapping[str, object],
+) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+    """Convert an MMAction2 TSM checkpoint (ResNet or MobileNetV2 backbone; 1.x or 0.x; loaded, or a file
+    read with ``weights_only``) to our names.
 
-    Returns the converted state dict and the MMAction2 keys no rule maps.
+    Returns the converted state dict and the MMAction2 keys no rule maps. Load it with core's
+    ``load_weights(model, checkpoint, converter="tsm_from_mmaction")``.
     """
-    state = tsn_convert.read_checkpoint(checkpoint)
+    state = extract_state_dict(read_checkpoint(checkpoint))
     if not _is_mobilenet(state):
         return tsn_convert.from_mmaction(state)
     unwrapped = {re.sub(r"\.net(?=\.)", "", k): v for k, v in state.items()}
@@ -116,20 +120,3 @@ def _mm_block(backbone: MobileNetV2TSM, key: str) -> nn.Module | None:
         return None
     index = 1 + sum(blocks for _, blocks in _MBV2_STAGES[: int(m[1]) - 1]) + int(m[2])
     return backbone.features[index]
-
-
-def load_mmaction(
-    model: nn.Module,
-    checkpoint: str | PathLike[str] | Mapping[str, object],
-    *,
-    strict: bool = True,
-) -> ConversionReport:
-    """Load an MMAction2 TSM checkpoint (path or loaded dict) into ``model``; returns the key report.
-
-    With ``strict`` (default) any unconverted, missing, unexpected or mis-shaped key raises
-    :class:`action_core.models.CheckpointMismatchError` before the model is modified.
-    """
-    state = tsn_convert.read_checkpoint(checkpoint)
-    converted, unconverted = from_mmaction(state)
-    source = str(checkpoint) if not isinstance(checkpoint, Mapping) else "MMAction2 checkpoint"
-    return load_converted(model, converted, unconverted=unconverted, strict=strict, source=source)

@@ -1,30 +1,40 @@
 """TSM (Lin et al., 2019): TSN with temporal shift in the backbone and a per-segment classifier.
 
+Composition: action-tsm's ``resnet_tsm`` / ``mobilenetv2_tsm`` backbone + core's ``tsm_head`` in core's
+``Recognizer2D``. Each builder is ``compose_model`` of its ``*_parts`` description (registered as the
+model's ``expand``), so ``action-run config show PRESET --expand`` prints exactly what the builder builds.
+
 Builders follow torchvision's style: keyword-only, ``num_classes``, ``num_segments``, ``pretrained``
-(ImageNet backbone), ``weights`` (a published MMAction2 checkpoint by name, or a local checkpoint path).
+(ImageNet backbone), ``weights`` (a published MMAction2 checkpoint by name, a local checkpoint path or a
+URL; loaded by core's ``load_weights``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from torch import nn
+from action_core.api import Recognizer2D, WeightsInfo, compose_model, mmaction2_weights
+from action_tsn.backbones import resnet_channels
+from action_tsn.models import Weights, classification_loss, with_weights
 
-from action_core.api import BCELossWithLogits, Recognizer2D, TSMHead, WeightsInfo, mmaction2_weights
-from action_tsn.models import load_weights
-
-from .backbones import ShiftPlace, mobilenetv2_tsm, resnet_tsm
-from .convert import from_mmaction
+from .backbones import ShiftPlace
 
 __all__ = [
+    "TSM_R50_WEIGHTS",
+    "TSM_R101_WEIGHTS",
     "TSM_WEIGHTS",
     "tsm_mobilenetv2",
+    "tsm_mobilenetv2_parts",
     "tsm_r18",
+    "tsm_r18_parts",
     "tsm_r34",
+    "tsm_r34_parts",
     "tsm_r50",
+    "tsm_r50_parts",
     "tsm_r101",
+    "tsm_r101_parts",
     "tsm_resnet",
+    "tsm_resnet_parts",
 ]
 
 
@@ -137,11 +147,19 @@ TSM_WEIGHTS: dict[str, WeightsInfo] = {
     )
 }
 
+#: The published checkpoints of each depth: the catalogues the models ``tsm_r50`` and ``tsm_r101`` register.
+TSM_R50_WEIGHTS: dict[str, WeightsInfo] = {
+    n: w for n, w in TSM_WEIGHTS.items() if w.builder_kwargs["depth"] == 50
+}
+TSM_R101_WEIGHTS: dict[str, WeightsInfo] = {
+    n: w for n, w in TSM_WEIGHTS.items() if w.builder_kwargs["depth"] == 101
+}
 
-def _finish(
-    backbone: nn.Module,
+
+def _tsm_head(
     *,
     num_classes: int,
+    in_channels: int,
     num_segments: int,
     is_shift: bool,
     temporal_pool: bool,
@@ -149,43 +167,27 @@ def _finish(
     init_std: float,
     label_smoothing: float,
     multi_label: bool,
-    weights: str | Path | WeightsInfo | None,
-    weights_backbone_only: bool,
-    progress: bool,
-) -> Recognizer2D:
-    head = TSMHead(
-        num_classes,
-        backbone.out_channels,
-        num_segments=num_segments,
-        dropout_ratio=dropout_ratio,
-        init_std=init_std,
-        is_shift=is_shift,
-        temporal_pool=temporal_pool,
-        loss=BCELossWithLogits() if multi_label else None,
-        label_smoothing=label_smoothing,
-    )
-    model = Recognizer2D(backbone, head)
-    model.num_segments = num_segments
-    model.weights_info = None
-    if weights is not None:
-        model.weights_info = load_weights(
-            model,
-            weights,
-            TSM_WEIGHTS,
-            convert=from_mmaction,
-            backbone_only=weights_backbone_only,
-            progress=progress,
-        )
-    return model
+) -> dict[str, Any]:
+    return {
+        "type": "tsm_head",
+        "num_classes": num_classes,
+        "in_channels": in_channels,
+        "num_segments": num_segments,
+        "is_shift": is_shift,
+        "temporal_pool": temporal_pool,
+        "dropout_ratio": dropout_ratio,
+        "init_std": init_std,
+        "loss": classification_loss(multi_label=multi_label, label_smoothing=label_smoothing),
+    }
 
 
-def tsm_resnet(
+def tsm_resnet_parts(
     depth: int,
     *,
     num_classes: int = 400,
     num_segments: int = 8,
     pretrained: bool | str = False,
-    weights: str | Path | WeightsInfo | None = None,
+    weights: Weights = None,
     weights_backbone_only: bool = False,
     shift_div: int = 8,
     shift_place: ShiftPlace = "blockres",
@@ -197,68 +199,101 @@ def tsm_resnet(
     multi_label: bool = False,
     norm_eval: bool = False,
     frozen_stages: int = -1,
-    progress: bool = False,
-) -> Recognizer2D:
+) -> dict[str, Any]:
+    """The composed description of TSM with a ResNet-``depth`` backbone (arguments as :func:`tsm_resnet`)."""
+    return with_weights(
+        {
+            "type": "Recognizer2D",
+            "num_segments": num_segments,
+            "backbone": {
+                "type": "resnet_tsm",
+                "depth": depth,
+                "pretrained": pretrained,
+                "num_segments": num_segments,
+                "shift_div": shift_div,
+                "shift_place": shift_place,
+                "temporal_pool": temporal_pool,
+                "is_shift": is_shift,
+                "norm_eval": norm_eval,
+                "frozen_stages": frozen_stages,
+            },
+            "head": _tsm_head(
+                num_classes=num_classes,
+                in_channels=resnet_channels(depth),
+                num_segments=num_segments,
+                is_shift=is_shift,
+                temporal_pool=temporal_pool,
+                dropout_ratio=dropout_ratio,
+                init_std=init_std,
+                label_smoothing=label_smoothing,
+                multi_label=multi_label,
+            ),
+        },
+        weights,
+        weights_backbone_only,
+    )
+
+
+def tsm_resnet(depth: int, **kwargs: Any) -> Recognizer2D:
     """TSM with a ResNet-``depth`` backbone (MMAction2's ``ResNetTSM`` + ``TSMHead``).
 
-    The model expects (N, num_segments, 3, H, W) input. ``pretrained`` initialises the backbone from
-    torchvision ImageNet weights (True = ``IMAGENET1K_V1``, MMAction2's ``torchvision://resnet50``);
-    ``weights`` then loads a checkpoint (MMAction2 or ours; only its backbone with ``weights_backbone_only``).
-    Defaults are MMAction2's TSM-R50 config.
+    The model expects (N, num_segments, 3, H, W) input. Keyword arguments: ``num_classes`` (400),
+    ``num_segments`` (8), ``pretrained`` (the backbone from torchvision ImageNet weights: True =
+    ``IMAGENET1K_V1``, MMAction2's ``torchvision://resnet50``), ``weights`` (a checkpoint loaded afterwards,
+    MMAction2's or ours; only its backbone with ``weights_backbone_only``), ``shift_div`` (8),
+    ``shift_place`` (``"blockres"``), ``temporal_pool``, ``is_shift``, ``dropout_ratio`` (0.5), ``init_std``
+    (0.001), ``label_smoothing``, ``multi_label``, ``norm_eval``, ``frozen_stages``. Defaults are MMAction2's
+    TSM-R50 config.
     """
-    backbone = resnet_tsm(
-        depth=depth,
-        pretrained=pretrained,
-        num_segments=num_segments,
-        shift_div=shift_div,
-        shift_place=shift_place,
-        temporal_pool=temporal_pool,
-        is_shift=is_shift,
-        norm_eval=norm_eval,
-        frozen_stages=frozen_stages,
-    )
-    return _finish(
-        backbone,
-        num_classes=num_classes,
-        num_segments=num_segments,
-        is_shift=is_shift,
-        temporal_pool=temporal_pool,
-        dropout_ratio=dropout_ratio,
-        init_std=init_std,
-        label_smoothing=label_smoothing,
-        multi_label=multi_label,
-        weights=weights,
-        weights_backbone_only=weights_backbone_only,
-        progress=progress,
-    )
+    return compose_model(tsm_resnet_parts(depth, **kwargs))
+
+
+def tsm_r18_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tsm_r18`."""
+    return tsm_resnet_parts(18, **kwargs)
+
+
+def tsm_r34_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tsm_r34`."""
+    return tsm_resnet_parts(34, **kwargs)
+
+
+def tsm_r50_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tsm_r50`."""
+    return tsm_resnet_parts(50, **kwargs)
+
+
+def tsm_r101_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tsm_r101`."""
+    return tsm_resnet_parts(101, **kwargs)
 
 
 def tsm_r18(**kwargs: Any) -> Recognizer2D:
     """TSM, ResNet-18 backbone (keyword arguments as :func:`tsm_resnet`)."""
-    return tsm_resnet(18, **kwargs)
+    return compose_model(tsm_r18_parts(**kwargs))
 
 
 def tsm_r34(**kwargs: Any) -> Recognizer2D:
     """TSM, ResNet-34 backbone (keyword arguments as :func:`tsm_resnet`)."""
-    return tsm_resnet(34, **kwargs)
+    return compose_model(tsm_r34_parts(**kwargs))
 
 
 def tsm_r50(**kwargs: Any) -> Recognizer2D:
     """TSM, ResNet-50 backbone (keyword arguments as :func:`tsm_resnet`)."""
-    return tsm_resnet(50, **kwargs)
+    return compose_model(tsm_r50_parts(**kwargs))
 
 
 def tsm_r101(**kwargs: Any) -> Recognizer2D:
     """TSM, ResNet-101 backbone (keyword arguments as :func:`tsm_resnet`)."""
-    return tsm_resnet(101, **kwargs)
+    return compose_model(tsm_r101_parts(**kwargs))
 
 
-def tsm_mobilenetv2(
+def tsm_mobilenetv2_parts(
     *,
     num_classes: int = 400,
     num_segments: int = 8,
     pretrained: bool | str = False,
-    weights: str | Path | None = None,
+    weights: Weights = None,
     weights_backbone_only: bool = False,
     shift_div: int = 8,
     is_shift: bool = True,
@@ -266,26 +301,41 @@ def tsm_mobilenetv2(
     init_std: float = 0.001,
     label_smoothing: float = 0.0,
     multi_label: bool = False,
-    progress: bool = False,
-) -> Recognizer2D:
+) -> dict[str, Any]:
+    """The composed description of :func:`tsm_mobilenetv2`."""
+    return with_weights(
+        {
+            "type": "Recognizer2D",
+            "num_segments": num_segments,
+            "backbone": {
+                "type": "mobilenetv2_tsm",
+                "pretrained": pretrained,
+                "num_segments": num_segments,
+                "shift_div": shift_div,
+                "is_shift": is_shift,
+            },
+            "head": _tsm_head(
+                num_classes=num_classes,
+                in_channels=1280,
+                num_segments=num_segments,
+                is_shift=is_shift,
+                temporal_pool=False,
+                dropout_ratio=dropout_ratio,
+                init_std=init_std,
+                label_smoothing=label_smoothing,
+                multi_label=multi_label,
+            ),
+        },
+        weights,
+        weights_backbone_only,
+    )
+
+
+def tsm_mobilenetv2(**kwargs: Any) -> Recognizer2D:
     """TSM with a MobileNetV2 backbone (MMAction2's ``MobileNetV2TSM`` + ``TSMHead``, 1280 channels).
 
-    ``pretrained`` loads torchvision's ImageNet MobileNetV2 (True = ``IMAGENET1K_V1``).
+    ``pretrained`` loads torchvision's ImageNet MobileNetV2 (True = ``IMAGENET1K_V1``). Keyword arguments:
+    ``num_classes``, ``num_segments``, ``pretrained``, ``weights``, ``weights_backbone_only``, ``shift_div``,
+    ``is_shift``, ``dropout_ratio``, ``init_std``, ``label_smoothing``, ``multi_label`` (as :func:`tsm_resnet`).
     """
-    backbone = mobilenetv2_tsm(
-        pretrained=pretrained, num_segments=num_segments, shift_div=shift_div, is_shift=is_shift
-    )
-    return _finish(
-        backbone,
-        num_classes=num_classes,
-        num_segments=num_segments,
-        is_shift=is_shift,
-        temporal_pool=False,
-        dropout_ratio=dropout_ratio,
-        init_std=init_std,
-        label_smoothing=label_smoothing,
-        multi_label=multi_label,
-        weights=weights,
-        weights_backbone_only=weights_backbone_only,
-        progress=progress,
-    )
+    return compose_model(tsm_mobilenetv2_parts(**kwargs))

@@ -24,6 +24,13 @@ _PRESETS = (
 )
 
 
+def _published(name: str) -> dict[str, str]:
+    """The ``weights`` field of the models with published MMAction2 checkpoints (ResNet-50 and -101)."""
+    if name in ("tsm_r50", "tsm_r101"):
+        return {"weights": f"action_tsm.models:{name.upper()}_WEIGHTS"}
+    return {}
+
+
 @hookimpl
 def action_register_models(register) -> None:
     for name, (summary, params) in _MODELS.items():
@@ -31,6 +38,8 @@ def action_register_models(register) -> None:
             name,
             f"action_tsm.models:{name}",
             summary=f"{summary} (temporal shift, MMAction2 TSMHead)",
+            expand=f"action_tsm.models:{name}_parts",
+            **_published(name),
             params=params,
             params_for="num_classes=400",
             input_format="NTCHW",

@@ -1,3 +1,1 @@
 """action-tsn: TSN (temporal segment networks) with torchvision ResNet backbones."""
-
-__version__ = "0.1.0"

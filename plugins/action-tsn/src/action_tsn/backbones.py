@@ -13,9 +13,10 @@ import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
+from .partial_bn import apply_partial_bn
 from .pretrained import load_imagenet
 
-__all__ = ["RESNET_LAYERS", "ResNet2d", "resnet2d"]
+__all__ = ["RESNET_LAYERS", "ResNet2d", "resnet2d", "resnet_channels"]
 
 RESNET_LAYERS: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, int, int, int]]] = {
     18: (BasicBlock, (2, 2, 2, 2)),
@@ -24,6 +25,13 @@ RESNET_LAYERS: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, i
     101: (Bottleneck, (3, 4, 23, 3)),
     152: (Bottleneck, (3, 8, 36, 3)),
 }
+
+
+def resnet_channels(depth: int) -> int:
+    """Channels of a ResNet-``depth``'s last feature map, without building it (a head's ``in_channels``)."""
+    if depth not in RESNET_LAYERS:
+        raise ValueError(f"unsupported ResNet depth {depth!r}; choose one of {sorted(RESNET_LAYERS)}")
+    return 512 * RESNET_LAYERS[depth][0].expansion
 
 
 class ResNet2d(ResNet):
@@ -80,9 +88,18 @@ class ResNet2d(ResNet):
         return self
 
 
-def resnet2d(*, depth: int = 50, pretrained: bool | str = False, **kwargs: Any) -> ResNet2d:
-    """Keyword-only builder of :class:`ResNet2d` (the registry form); ``pretrained`` as in TSN builders."""
+def resnet2d(
+    *, depth: int = 50, pretrained: bool | str = False, partial_bn: bool = False, **kwargs: Any
+) -> ResNet2d:
+    """Keyword-only builder of :class:`ResNet2d` (the registry form).
+
+    ``pretrained``: ImageNet weights (True = torchvision ``IMAGENET1K_V1``, a torchvision weights name, or a
+    path). ``partial_bn`` fixes every BatchNorm but the first (MMAction2's ``partial_bn``, TSN's training
+    trick; :mod:`action_tsn.partial_bn`). Other arguments as :class:`ResNet2d`.
+    """
     backbone = ResNet2d(depth, **kwargs)
     if pretrained:
         load_imagenet(backbone, f"resnet{depth}", pretrained)
+    if partial_bn:
+        apply_partial_bn(backbone)
     return backbone

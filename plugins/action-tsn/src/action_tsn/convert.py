@@ -15,17 +15,9 @@ from os import PathLike
 import torch
 from torch import nn
 
-from action_core.api import ConversionReport, extract_state_dict, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 
-__all__ = [
-    "MMACTION_TO_OURS",
-    "OURS_TO_MMACTION",
-    "from_mmaction",
-    "is_mmaction_state_dict",
-    "load_mmaction",
-    "read_checkpoint",
-    "to_mmaction",
-]
+__all__ = ["MMACTION_TO_OURS", "OURS_TO_MMACTION", "from_mmaction", "to_mmaction"]
 
 _BN = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
 _BLOCK = r"backbone\.(layer\d+\.\d+)"
@@ -56,39 +48,17 @@ OURS_TO_MMACTION: tuple[tuple[str, str], ...] = (
 _WRAPPER = re.compile(r"\.net(?=\.)")
 
 
-def read_checkpoint(source: str | PathLike[str] | Mapping[str, object]) -> dict[str, torch.Tensor]:
-    """A state dict from a checkpoint path or an already loaded checkpoint (``weights_only`` loading)."""
-    if isinstance(source, Mapping):
-        return extract_state_dict(source)
-    try:
-        obj = torch.load(source, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as e:
-        raise ValueError(
-            f"could not load checkpoint {source} safely: {e}. Only tensors and plain containers are "
-            "unpickled (torch.load weights_only=True); checkpoints whose metadata holds other objects "
-            "(some MMAction2 files do) must be re-saved as a bare state dict, in an environment you trust: "
-            "python -c \"import torch; c = torch.load('IN.pth', weights_only=False); "
-            "torch.save(c.get('state_dict', c), 'OUT.pth')\""
-        ) from e
-    return extract_state_dict(obj)
-
-
-def is_mmaction_state_dict(state_dict: Mapping[str, torch.Tensor]) -> bool:
-    """True for MMAction2 key names (``cls_head.*`` or ``backbone.conv1.conv.*``)."""
-    return any(k.startswith("cls_head.") or k.startswith("backbone.conv1.conv.") for k in state_dict)
-
-
 def from_mmaction(
-    checkpoint: Mapping[str, object],
+    checkpoint: str | PathLike[str] | Mapping[str, object],
 ) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """Convert an MMAction2 TSN/TSM checkpoint (1.x or 0.x) to our key names.
+    """Convert an MMAction2 TSN/TSM checkpoint (loaded, or a file read with ``weights_only``; 1.x or 0.x)
+    to our key names.
 
     Returns the converted state dict and the MMAction2 keys no rule maps (to be reported, never dropped).
-    TSM's ``.net`` wrapper segments are removed, since our temporal shift adds no module level.
+    TSM's ``.net`` wrapper segments are removed, since our temporal shift adds no module level. Load it with
+    core's ``load_weights(model, checkpoint, converter="tsn_from_mmaction")``.
     """
-    state = extract_state_dict(checkpoint)
+    state = extract_state_dict(read_checkpoint(checkpoint))
     unwrapped = {_WRAPPER.sub("", k): v for k, v in state.items()}
     return rename_keys(unwrapped, MMACTION_TO_OURS)
 
@@ -100,20 +70,3 @@ def to_mmaction(model_or_state: nn.Module | Mapping[str, torch.Tensor]) -> dict[
     if unconverted:
         raise ValueError(f"no MMAction2 name for these keys: {list(unconverted)[:10]}")
     return out
-
-
-def load_mmaction(
-    model: nn.Module,
-    checkpoint: str | PathLike[str] | Mapping[str, object],
-    *,
-    strict: bool = True,
-) -> ConversionReport:
-    """Load an MMAction2 TSN checkpoint (path or loaded dict) into ``model``; returns the key report.
-
-    With ``strict`` (default) any unconverted, missing, unexpected or mis-shaped key raises
-    :class:`action_core.models.CheckpointMismatchError` before the model is modified.
-    """
-    state = read_checkpoint(checkpoint)
-    converted, unconverted = from_mmaction(state)
-    source = str(checkpoint) if not isinstance(checkpoint, Mapping) else "MMAction2 checkpoint"
-    return load_converted(model, converted, unconverted=unconverted, strict=strict, source=source)

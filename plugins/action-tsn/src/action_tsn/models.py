@@ -1,31 +1,42 @@
 """TSN (Wang et al., 2016): a 2D ResNet on every segment, average consensus, dropout and a linear classifier.
 
+Composition: action-tsn's ``resnet2d`` backbone + core's ``tsn_head`` in core's ``Recognizer2D``. Each
+builder is ``compose_model`` of its ``*_parts`` description (registered as the model's ``expand``), so
+``action-run config show PRESET --expand`` prints exactly what the builder builds.
+
 Builders follow torchvision's style: keyword-only, ``num_classes``, ``pretrained`` (ImageNet backbone),
-``weights`` (a published MMAction2 checkpoint by name, or a local checkpoint path).
+``weights`` (a published MMAction2 checkpoint by name, a local checkpoint path or a URL; loaded by core's
+``load_weights``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from pathlib import Path
+import os
 from typing import Any
 
-import torch
-from torch import nn
+from action_core.api import Recognizer2D, WeightsInfo, compose_model, mmaction2_weights
 
-from action_core.api import (
-    BCELossWithLogits,
-    Recognizer2D,
-    TSNHead,
-    WeightsInfo,
-    load_converted,
-    mmaction2_weights,
-)
+from .backbones import resnet_channels
 
-from .backbones import resnet2d
-from .convert import from_mmaction, is_mmaction_state_dict, read_checkpoint
+__all__ = [
+    "TSN_R50_WEIGHTS",
+    "TSN_R101_WEIGHTS",
+    "TSN_WEIGHTS",
+    "classification_loss",
+    "tsn_r18",
+    "tsn_r18_parts",
+    "tsn_r34",
+    "tsn_r34_parts",
+    "tsn_r50",
+    "tsn_r50_parts",
+    "tsn_r101",
+    "tsn_r101_parts",
+    "tsn_resnet",
+    "tsn_resnet_parts",
+    "with_weights",
+]
 
-__all__ = ["TSN_WEIGHTS", "load_weights", "tsn_r18", "tsn_r34", "tsn_r50", "tsn_r101", "tsn_resnet"]
+Weights = str | os.PathLike[str] | WeightsInfo | None
 
 
 def _mm_weights(
@@ -126,72 +137,40 @@ TSN_WEIGHTS: dict[str, WeightsInfo] = {
     )
 }
 
-
-def load_weights(
-    model: nn.Module,
-    weights: str | Path | WeightsInfo | Mapping[str, Any],
-    catalogue: Mapping[str, WeightsInfo],
-    *,
-    convert: Callable[[Mapping[str, Any]], tuple[dict[str, torch.Tensor], tuple[str, ...]]] = from_mmaction,
-    backbone_only: bool = False,
-    progress: bool = False,
-) -> WeightsInfo | None:
-    """Load ``weights`` into ``model``: a catalogue name / :class:`WeightsInfo` (downloaded into the torch
-    hub cache), a local checkpoint path, or a loaded checkpoint; MMAction2 key names (mapped with
-    ``convert``) or ours. Strict: any key mismatch raises ``CheckpointMismatchError``.
-
-    ``backbone_only`` loads just the backbone (fine-tuning on another label set); the checkpoint's head is
-    deliberately discarded and the model keeps its freshly initialised head."""
-    info: WeightsInfo | None = None
-    if isinstance(weights, WeightsInfo):
-        info = weights
-    elif isinstance(weights, str) and weights in catalogue:
-        info = catalogue[weights]
-    if info is not None:
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / info.url.rsplit("/", 1)[-1]
-        if not cached.is_file():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                torch.hub.download_url_to_file(info.url, str(cached), progress=progress)
-            except OSError as e:
-                raise RuntimeError(
-                    f"could not download weights {info.name} from {info.url} ({e}); when offline, put the "
-                    f"file at {cached} or pass weights='/path/to/checkpoint.pth'"
-                ) from e
-        ckpt, source = str(cached), info.url
-    elif isinstance(weights, Mapping):
-        ckpt, source = weights, "checkpoint dict"
-    else:
-        path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"weights {str(weights)!r} is neither a known checkpoint ({', '.join(sorted(catalogue))}) "
-                "nor an existing file"
-            )
-        ckpt, source = weights, str(path)
-    state = read_checkpoint(ckpt)
-    if is_mmaction_state_dict(state):
-        state, unconverted = convert(state)
-    else:
-        unconverted = ()
-    if backbone_only:
-        prefix = "backbone."
-        state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-        load_converted(
-            model.backbone, state, unconverted=unconverted, strict=True, source=f"{source} (backbone)"
-        )
-    else:
-        load_converted(model, state, unconverted=unconverted, strict=True, source=source)
-    return info
+#: The published checkpoints of each depth: the catalogues the models ``tsn_r50`` and ``tsn_r101`` register.
+TSN_R50_WEIGHTS: dict[str, WeightsInfo] = {
+    n: w for n, w in TSN_WEIGHTS.items() if w.builder_kwargs["depth"] == 50
+}
+TSN_R101_WEIGHTS: dict[str, WeightsInfo] = {
+    n: w for n, w in TSN_WEIGHTS.items() if w.builder_kwargs["depth"] == 101
+}
 
 
-def tsn_resnet(
+def classification_loss(*, multi_label: bool = False, label_smoothing: float = 0.0) -> dict[str, Any]:
+    """The head's ``loss`` part: sigmoid BCE for multi-label data, else softmax cross-entropy with
+    ``label_smoothing`` (which multi-label BCE has no use for)."""
+    if multi_label:
+        return {"type": "bce_with_logits"}
+    return {"type": "cross_entropy", "label_smoothing": label_smoothing}
+
+
+def with_weights(
+    description: dict[str, Any], weights: Weights, weights_backbone_only: bool
+) -> dict[str, Any]:
+    """``description`` with the checkpoint ``compose_model`` loads once it has built the model, if any."""
+    if weights is not None:
+        description["weights"] = weights
+        description["weights_backbone_only"] = weights_backbone_only
+    return description
+
+
+def tsn_resnet_parts(
     depth: int,
     *,
     num_classes: int = 400,
     num_segments: int = 3,
     pretrained: bool | str = False,
-    weights: str | Path | WeightsInfo | None = None,
+    weights: Weights = None,
     weights_backbone_only: bool = False,
     dropout_ratio: float = 0.4,
     init_std: float = 0.01,
@@ -199,50 +178,81 @@ def tsn_resnet(
     multi_label: bool = False,
     norm_eval: bool = False,
     frozen_stages: int = -1,
-    progress: bool = False,
-) -> Recognizer2D:
-    """TSN with a torchvision ResNet-``depth`` backbone and MMAction2's ``TSNHead``.
-
-    ``num_segments`` does not change the weights (TSN averages any number of segments); it is recorded
-    on the model for configs and exporters. ``pretrained`` initialises the backbone from ImageNet
-    (True = torchvision ``IMAGENET1K_V1``; or a weights name / file path); ``weights`` loads a full
-    checkpoint afterwards (only its backbone with ``weights_backbone_only``, for fine-tuning on other
-    classes). ``multi_label`` switches the loss to sigmoid BCE.
-    """
-    backbone = resnet2d(depth=depth, pretrained=pretrained, norm_eval=norm_eval, frozen_stages=frozen_stages)
-    head = TSNHead(
-        num_classes,
-        backbone.out_channels,
-        dropout_ratio=dropout_ratio,
-        init_std=init_std,
-        loss=BCELossWithLogits() if multi_label else None,
-        label_smoothing=label_smoothing,
+) -> dict[str, Any]:
+    """The composed description of TSN with a ResNet-``depth`` backbone (arguments as :func:`tsn_resnet`)."""
+    return with_weights(
+        {
+            "type": "Recognizer2D",
+            "num_segments": num_segments,
+            "backbone": {
+                "type": "resnet2d",
+                "depth": depth,
+                "pretrained": pretrained,
+                "norm_eval": norm_eval,
+                "frozen_stages": frozen_stages,
+            },
+            "head": {
+                "type": "tsn_head",
+                "num_classes": num_classes,
+                "in_channels": resnet_channels(depth),
+                "dropout_ratio": dropout_ratio,
+                "init_std": init_std,
+                "loss": classification_loss(multi_label=multi_label, label_smoothing=label_smoothing),
+            },
+        },
+        weights,
+        weights_backbone_only,
     )
-    model = Recognizer2D(backbone, head)
-    model.num_segments = num_segments
-    model.weights_info = None
-    if weights is not None:
-        model.weights_info = load_weights(
-            model, weights, TSN_WEIGHTS, backbone_only=weights_backbone_only, progress=progress
-        )
-    return model
+
+
+def tsn_resnet(depth: int, **kwargs: Any) -> Recognizer2D:
+    """TSN with a torchvision ResNet-``depth`` backbone and MMAction2's ``TSNHead`` (core's ``tsn_head``).
+
+    Keyword arguments: ``num_classes`` (400), ``num_segments`` (3; it does not change the weights, TSN
+    averages any number of segments; it is recorded on the model for configs and exporters), ``pretrained``
+    (ImageNet backbone: True = torchvision ``IMAGENET1K_V1``, or a weights name / file path), ``weights``
+    (a full checkpoint loaded afterwards; only its backbone with ``weights_backbone_only``, for fine-tuning
+    on other classes), ``dropout_ratio`` (0.4), ``init_std`` (0.01), ``label_smoothing``, ``multi_label``
+    (sigmoid BCE loss), ``norm_eval``, ``frozen_stages``.
+    """
+    return compose_model(tsn_resnet_parts(depth, **kwargs))
+
+
+def tsn_r18_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tsn_r18`."""
+    return tsn_resnet_parts(18, **kwargs)
+
+
+def tsn_r34_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tsn_r34`."""
+    return tsn_resnet_parts(34, **kwargs)
+
+
+def tsn_r50_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tsn_r50`."""
+    return tsn_resnet_parts(50, **kwargs)
+
+
+def tsn_r101_parts(**kwargs: Any) -> dict[str, Any]:
+    """The composed description of :func:`tsn_r101`."""
+    return tsn_resnet_parts(101, **kwargs)
 
 
 def tsn_r18(**kwargs: Any) -> Recognizer2D:
     """TSN, ResNet-18 backbone (keyword arguments as :func:`tsn_resnet`)."""
-    return tsn_resnet(18, **kwargs)
+    return compose_model(tsn_r18_parts(**kwargs))
 
 
 def tsn_r34(**kwargs: Any) -> Recognizer2D:
     """TSN, ResNet-34 backbone (keyword arguments as :func:`tsn_resnet`)."""
-    return tsn_resnet(34, **kwargs)
+    return compose_model(tsn_r34_parts(**kwargs))
 
 
 def tsn_r50(**kwargs: Any) -> Recognizer2D:
     """TSN, ResNet-50 backbone (keyword arguments as :func:`tsn_resnet`)."""
-    return tsn_resnet(50, **kwargs)
+    return compose_model(tsn_r50_parts(**kwargs))
 
 
 def tsn_r101(**kwargs: Any) -> Recognizer2D:
     """TSN, ResNet-101 backbone (keyword arguments as :func:`tsn_resnet`)."""
-    return tsn_resnet(101, **kwargs)
+    return compose_model(tsn_r101_parts(**kwargs))

@@ -21,6 +21,13 @@ _PRESETS = (
 )
 
 
+def _published(name: str) -> dict[str, str]:
+    """The ``weights`` field of the models with published MMAction2 checkpoints (ResNet-50 and -101)."""
+    if name in ("tsn_r50", "tsn_r101"):
+        return {"weights": f"action_tsn.models:{name.upper()}_WEIGHTS"}
+    return {}
+
+
 @hookimpl
 def action_register_models(register) -> None:
     for name, (summary, params) in _MODELS.items():
@@ -28,6 +35,8 @@ def action_register_models(register) -> None:
             name,
             f"action_tsn.models:{name}",
             summary=f"{summary} (segment consensus, MMAction2 TSNHead)",
+            expand=f"action_tsn.models:{name}_parts",
+            **_published(name),
             params=params,
             params_for="num_classes=400",
             input_format="NTCHW",
@@ -41,7 +50,8 @@ def action_register_backbones(register) -> None:
     register(
         "resnet2d",
         "action_tsn.backbones:resnet2d",
-        summary="torchvision ResNet (18/34/50/101/152) without classifier; returns the layer4 feature map",
+        summary="torchvision ResNet (18/34/50/101/152) without classifier, optional partial BatchNorm; "
+        "returns the layer4 feature map",
         example_kwargs={"depth": 18},
     )
 

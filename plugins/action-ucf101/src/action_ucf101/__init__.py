@@ -1,3 +1,1 @@
 """UCF101 for the action toolkit: the three official train/test splits, label map, presets, ``prepare``."""
-
-__version__ = "0.1.0"

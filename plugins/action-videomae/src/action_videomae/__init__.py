@@ -11,9 +11,10 @@ from typing import Any
 _EXPORTS = {
     "WEIGHTS": "action_videomae.models",
     "convert_transformers_videomae": "action_videomae.convert",
-    "load_transformers_videomae": "action_videomae.convert",
     "videomae_vit_b16": "action_videomae.models",
+    "videomae_vit_b16_parts": "action_videomae.models",
     "videomae_vit_l16": "action_videomae.models",
+    "videomae_vit_l16_parts": "action_videomae.models",
 }
 
 

@@ -11,17 +11,13 @@ MMAction2 checkpoints convert with ``action_vit.convert.convert_mmaction2_vit3d`
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
 import torch
-from torch import nn
 
-from action_core.api import ConversionReport, rename_keys
-from action_vit.convert import fuse_qkv, load_with, read_state_dict
+from action_core.api import rename_keys
+from action_vit.convert import Checkpoint, fuse_qkv, read_state_dict
 
-__all__ = ["TRANSFORMERS_VIDEOMAE_RULES", "convert_transformers_videomae", "load_transformers_videomae"]
+__all__ = ["TRANSFORMERS_VIDEOMAE_RULES", "convert_transformers_videomae"]
 
 _LAYER = r"videomae\.encoder\.layer\.(\d+)"
 TRANSFORMERS_VIDEOMAE_RULES: tuple[tuple[str, str], ...] = (
@@ -44,9 +40,7 @@ TRANSFORMERS_VIDEOMAE_RULES: tuple[tuple[str, str], ...] = (
 _QKV = re.compile(rf"{_LAYER}\.attention\.attention\.query\.weight")
 
 
-def convert_transformers_videomae(
-    checkpoint: Mapping[str, Any] | str | Path,
-) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+def convert_transformers_videomae(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """Rename (and fuse) a transformers ``VideoMAEForVideoClassification`` state dict to our keys.
 
     A bare ``VideoMAEModel`` state dict (no ``videomae.`` prefix) is accepted too. Returns the converted
@@ -71,11 +65,3 @@ def convert_transformers_videomae(
     )
     renamed.update(fused)
     return renamed, unconverted
-
-
-def load_transformers_videomae(
-    model: nn.Module, checkpoint: Mapping[str, Any] | str | Path, *, strict: bool = True
-) -> ConversionReport:
-    """Convert a transformers VideoMAE classification state dict and load it into a recognizer built with
-    ``videomae_vit_b16(norm_eps=config.layer_norm_eps, fc_norm_eps=1e-5, ...)``."""
-    return load_with(model, checkpoint, convert_transformers_videomae, strict=strict)

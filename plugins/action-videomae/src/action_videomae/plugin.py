@@ -26,6 +26,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_NARROW,
         example_input=(1, 3, 4, 32, 32),
+        expand="action_videomae.models:videomae_vit_b16_parts",
+        weights="action_videomae.models:VIT_B16_WEIGHTS",
     )
     register(
         "videomae_vit_l16",
@@ -35,6 +37,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_NARROW,
         example_input=(1, 3, 4, 32, 32),
+        expand="action_videomae.models:videomae_vit_l16_parts",
+        weights="action_videomae.models:VIT_L16_WEIGHTS",
     )
 
 

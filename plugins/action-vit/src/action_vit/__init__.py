@@ -1,5 +1,6 @@
-"""Video vision-transformer parts shared by the TimeSformer and VideoMAE plugins: attention through
-``scaled_dot_product_attention``, the MLP, stochastic depth, the sine-cosine table and VideoMAE's ViT backbone.
+"""Video vision-transformer parts shared by the TimeSformer, VideoMAE, MViT and Video Swin plugins: attention
+through ``scaled_dot_product_attention``, the MLP, stochastic depth, the sine-cosine table and VideoMAE's ViT
+backbone.
 
 Importing the package is cheap (no torch): names load from their modules on first use.
 """
@@ -16,13 +17,10 @@ _EXPORTS = {
     "MultiheadSelfAttention": "action_vit.layers",
     "TubeletEmbed": "action_vit.vit3d",
     "VisionTransformer3D": "action_vit.vit3d",
-    "apply_weights": "action_vit.weights",
     "convert_mmaction2_vit3d": "action_vit.convert",
     "fuse_qkv": "action_vit.convert",
     "init_transformer_weights": "action_vit.layers",
     "is_fixed_sinusoid_table": "action_vit.convert",
-    "load_mmaction2_vit3d": "action_vit.convert",
-    "load_with": "action_vit.convert",
     "read_state_dict": "action_vit.convert",
     "sinusoid_position_encoding": "action_vit.layers",
     "timesformer_head": "action_vit.heads",

@@ -1,6 +1,9 @@
 """Checkpoint conversion helpers for the video transformers, and MMAction2's ``VisionTransformer`` (VideoMAE)
 onto :class:`~action_vit.vit3d.VisionTransformer3D` recognizers.
 
+Converters follow core's contract ``convert(checkpoint) -> (state_dict, unconverted_keys)`` and read files only
+through ``action_core.api.read_checkpoint`` (``weights_only``); loading into a model is core's ``load_weights``.
+
 Every source key is either converted or returned as unconverted (never dropped silently). The one key with
 no tensor counterpart is a fixed sine-cosine position table stored in a checkpoint: our backbone recomputes
 it from its configuration, so the converter checks that the stored table *is* that table (then it is
@@ -10,28 +13,25 @@ accounted for) and otherwise keeps it as a learned ``pos_embed`` (which only a m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
-from action_core.api import ConversionReport, extract_state_dict, load_checkpoint, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 from action_vit.layers import sinusoid_position_encoding
 
 __all__ = [
     "MMACTION2_VIT3D_RULES",
-    "Converter",
+    "Checkpoint",
     "convert_mmaction2_vit3d",
     "fuse_qkv",
     "is_fixed_sinusoid_table",
-    "load_mmaction2_vit3d",
-    "load_with",
     "read_state_dict",
 ]
 
-Converter = Callable[[Any], tuple[dict[str, torch.Tensor], tuple[str, ...]]]
+Checkpoint = Mapping[str, Any] | str | os.PathLike[str]
 
 MMACTION2_VIT3D_RULES: tuple[tuple[str, str], ...] = (
     (r"backbone\.blocks\.(\d+)\.mlp\.layers\.0\.0\.(weight|bias)", r"backbone.blocks.\1.mlp.fc1.\2"),
@@ -48,12 +48,10 @@ MMACTION2_VIT3D_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
-def read_state_dict(checkpoint: Mapping[str, Any] | str | Path) -> dict[str, torch.Tensor]:
-    """The tensor state dict of a checkpoint given as a path (read by core's ``load_checkpoint``, which only
+def read_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
+    """The tensor state dict of a checkpoint given as a path (read by core's ``read_checkpoint``, which only
     unpickles tensors and plain values) or as an already loaded mapping."""
-    if isinstance(checkpoint, (str, Path)):
-        checkpoint = load_checkpoint(checkpoint)
-    return extract_state_dict(checkpoint)
+    return extract_state_dict(read_checkpoint(checkpoint))
 
 
 def is_fixed_sinusoid_table(table: torch.Tensor) -> bool:
@@ -64,9 +62,7 @@ def is_fixed_sinusoid_table(table: torch.Tensor) -> bool:
     return torch.allclose(table.float().cpu(), expected, rtol=0, atol=1e-5)
 
 
-def convert_mmaction2_vit3d(
-    checkpoint: Mapping[str, Any] | str | Path,
-) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+def convert_mmaction2_vit3d(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """Rename an MMAction2 ``VisionTransformer`` recognizer checkpoint (VideoMAE) to our keys.
 
     A stored ``backbone.pos_embed`` equal to the fixed sine-cosine table is consumed (the model recomputes
@@ -78,28 +74,6 @@ def convert_mmaction2_vit3d(
     if table is not None and is_fixed_sinusoid_table(table):
         state = {k: v for k, v in state.items() if k != "backbone.pos_embed"}
     return rename_keys(state, MMACTION2_VIT3D_RULES)
-
-
-def load_with(
-    model: nn.Module,
-    checkpoint: Mapping[str, Any] | str | Path,
-    convert: Converter,
-    *,
-    strict: bool = True,
-    source: str | None = None,
-) -> ConversionReport:
-    """Convert ``checkpoint`` with ``convert`` and load it into ``model``; with ``strict`` any unconverted,
-    missing, unexpected or mis-shaped key raises ``CheckpointMismatchError`` before the model is touched."""
-    state, unconverted = convert(checkpoint)
-    name = source or (str(checkpoint) if isinstance(checkpoint, (str, Path)) else "checkpoint")
-    return load_converted(model, state, unconverted=unconverted, strict=strict, source=name)
-
-
-def load_mmaction2_vit3d(
-    model: nn.Module, checkpoint: Mapping[str, Any] | str | Path, *, strict: bool = True
-) -> ConversionReport:
-    """Convert an MMAction2 VideoMAE checkpoint and load it into a ``VisionTransformer3D`` recognizer."""
-    return load_with(model, checkpoint, convert_mmaction2_vit3d, strict=strict)
 
 
 def fuse_qkv(

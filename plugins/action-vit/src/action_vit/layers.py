@@ -1,4 +1,4 @@
-"""Transformer building blocks shared by the video transformers (TimeSformer, VideoMAE).
+"""Transformer building blocks shared by the video transformers (TimeSformer, VideoMAE, MViT, Video Swin).
 
 Attention runs through :func:`torch.nn.functional.scaled_dot_product_attention`, so PyTorch picks the fused
 kernel (flash / memory-efficient on GPUs, the fused CPU kernel) and the attention matrix is never materialised
@@ -79,17 +79,22 @@ class MultiheadSelfAttention(nn.Module):
 
 
 class Mlp(nn.Module):
-    """Transformer feed-forward block: ``fc1``, GELU, dropout, ``fc2``, dropout."""
+    """Transformer feed-forward block: ``fc1``, GELU, dropout, ``fc2``, dropout.
 
-    def __init__(self, embed_dims: int, hidden_dims: int, *, drop: float = 0.0) -> None:
+    ``out_dims`` (default ``embed_dims``) lets the block change the width (MViT widens in the MLP).
+    """
+
+    def __init__(
+        self, embed_dims: int, hidden_dims: int, out_dims: int | None = None, *, drop: float = 0.0
+    ) -> None:
         super().__init__()
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
         self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_dims, embed_dims)
+        self.fc2 = nn.Linear(hidden_dims, embed_dims if out_dims is None else out_dims)
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., C) -> (..., C)."""
+        """(..., C) -> (..., out_dims)."""
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 

@@ -14,15 +14,18 @@ _EXPORTS = {
     "WEIGHTS": "action_x3d.models",
     "X3D": "action_x3d.models",
     "X3DHead": "action_x3d.models",
+    "X3D_M_WEIGHTS": "action_x3d.models",
+    "X3D_S_WEIGHTS": "action_x3d.models",
     "convert_mmaction2": "action_x3d.convert",
     "convert_pytorchvideo": "action_x3d.convert",
     "export_mmaction2": "action_x3d.convert",
-    "load_mmaction2": "action_x3d.convert",
-    "load_pytorchvideo": "action_x3d.convert",
     "x3d_backbone": "action_x3d.models",
+    "x3d_feature_width": "action_x3d.models",
     "x3d_head": "action_x3d.models",
     "x3d_m": "action_x3d.models",
+    "x3d_m_parts": "action_x3d.models",
     "x3d_s": "action_x3d.models",
+    "x3d_s_parts": "action_x3d.models",
 }
 
 

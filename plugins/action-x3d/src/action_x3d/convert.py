@@ -9,21 +9,23 @@ PyTorchVideo (``pytorchvideo.models.hub.x3d_s`` / ``x3d_m``, ``create_x3d``): th
 its ``proj`` is ``head.fc_cls``. Its stage-1 shortcut has no BatchNorm: load into a model built with
 ``strided_shortcut_norm=False``.
 
-Every source key is either converted or reported; checkpoint files are read with ``weights_only=True``.
+Every source key is either converted or reported; checkpoint files are read by core's ``read_checkpoint``
+(``weights_only``). Load with ``load_weights(model, checkpoint, converter="mmaction2_x3d")`` (or
+``"pytorchvideo_x3d"``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from action_core.api import ConversionReport, WeightsInfo, extract_state_dict, load_converted, rename_keys
+from action_core.api import extract_state_dict, read_checkpoint, rename_keys
 
-Checkpoint = Mapping[str, Any] | str | Path
+Checkpoint = Mapping[str, Any] | str | os.PathLike[str]
 
 MMACTION2_RULES: tuple[tuple[str, str], ...] = (
     (r"backbone\.(.+)", r"backbone.\1"),
@@ -54,15 +56,6 @@ PYTORCHVIDEO_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
-def read_checkpoint(source: Checkpoint) -> Mapping[str, Any]:
-    """A checkpoint given as a loaded mapping, or a file read safely (``weights_only=True``) by core."""
-    if isinstance(source, Mapping):
-        return source
-    from action_core.api import load_checkpoint
-
-    return load_checkpoint(source)
-
-
 def convert_mmaction2(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
     """Rename an MMAction2 X3D recognizer checkpoint to our keys; returns (state dict, keys no rule maps)."""
     return rename_keys(extract_state_dict(read_checkpoint(checkpoint)), MMACTION2_RULES)
@@ -81,31 +74,6 @@ def convert_pytorchvideo(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor
     return state, unconverted
 
 
-def _source(checkpoint: Checkpoint, default: str) -> str:
-    return str(checkpoint) if isinstance(checkpoint, (str, Path)) else default
-
-
-def load_mmaction2(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
-    """Convert an MMAction2 X3D checkpoint and load it into ``model`` (see ``load_converted`` for ``strict``)."""
-    state, unconverted = convert_mmaction2(checkpoint)
-    return load_converted(
-        model,
-        state,
-        unconverted=unconverted,
-        strict=strict,
-        source=_source(checkpoint, "MMAction2 checkpoint"),
-    )
-
-
-def load_pytorchvideo(model: nn.Module, checkpoint: Checkpoint, *, strict: bool = True) -> ConversionReport:
-    """Convert a PyTorchVideo X3D state dict and load it into a model built with
-    ``strided_shortcut_norm=False``."""
-    state, unconverted = convert_pytorchvideo(checkpoint)
-    return load_converted(
-        model, state, unconverted=unconverted, strict=strict, source=_source(checkpoint, "PyTorchVideo X3D")
-    )
-
-
 def export_mmaction2(model: nn.Module) -> dict[str, torch.Tensor]:
     """Our X3D recognizer's state dict under MMAction2 key names (the inverse of ``convert_mmaction2``)."""
     state, leftover = rename_keys(
@@ -119,43 +87,3 @@ def export_mmaction2(model: nn.Module) -> dict[str, torch.Tensor]:
     if leftover:
         raise ValueError(f"these keys have no MMAction2 name: {list(leftover)}; is this an X3D recognizer?")
     return state
-
-
-def _download(info: WeightsInfo, progress: bool) -> Path:
-    folder = Path(torch.hub.get_dir()) / "checkpoints"
-    target = folder / info.url.rsplit("/", 1)[-1]
-    if target.exists():
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        torch.hub.download_url_to_file(info.url, str(target), progress=progress)
-    except Exception as e:  # network failures come as many exception types
-        raise RuntimeError(
-            f"could not download weights {info.name!r} from {info.url}: {e}. When offline, fetch the file "
-            f"elsewhere and put it at {target}, or pass weights='/path/to/file.pth'."
-        ) from e
-    return target
-
-
-def apply_weights(
-    model: nn.Module,
-    weights: WeightsInfo | str | Path | Mapping[str, Any],
-    *,
-    catalogue: Mapping[str, WeightsInfo],
-    progress: bool = False,
-) -> ConversionReport:
-    """Load MMAction2 ``weights`` into ``model`` strictly: a ``WeightsInfo`` or its name in ``catalogue``
-    (downloaded to the torch hub cache), a path to a checkpoint, or an already loaded checkpoint mapping.
-    The report is kept as ``model.weights_report``."""
-    if isinstance(weights, str) and weights in catalogue:
-        weights = catalogue[weights]
-    if isinstance(weights, WeightsInfo):
-        weights = _download(weights, progress)
-    elif isinstance(weights, (str, Path)) and not Path(weights).is_file():
-        known = ", ".join(sorted(catalogue)) or "none"
-        raise FileNotFoundError(
-            f"weights={str(weights)!r} is neither a file nor a known weights name (known: {known})"
-        )
-    report = load_mmaction2(model, weights)
-    model.weights_report = report
-    return report

@@ -13,17 +13,17 @@ Module names follow MMAction2 (``conv1_s``, ``conv1_t``, ``layer{i}.{j}.conv1/co
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from action_core.api import ClsHead, Recognizer3D, WeightsInfo
+from action_core.api import ClsHead, Recognizer3D, WeightsInfo, compose_model
 
 SEStyle = Literal["half", "all"]
-WeightsArg = WeightsInfo | str | Path | Mapping[str, Any] | None
+WeightsSource = WeightsInfo | str | os.PathLike[str] | Mapping[str, Any]
 
 
 def round_width(width: float, multiplier: float, *, min_width: int = 8, divisor: int = 8) -> int:
@@ -36,6 +36,14 @@ def round_width(width: float, multiplier: float, *, min_width: int = 8, divisor:
     if rounded < 0.9 * width:
         rounded += divisor
     return int(rounded)
+
+
+def x3d_feature_width(
+    *, gamma_w: float = 1.0, gamma_b: float = 2.25, base_channels: int = 24, num_stages: int = 4
+) -> int:
+    """Channels of an ``X3D``'s ``conv5`` output (its ``feat_dim``), without building it: what a head on this
+    backbone takes as ``in_channels``."""
+    return int(round_width(base_channels, gamma_w) * 2 ** (num_stages - 1) * gamma_b)
 
 
 def round_repeats(repeats: int, multiplier: float) -> int:
@@ -233,8 +241,10 @@ class X3D(nn.Module):
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
             self.res_layers.append(f"layer{i + 1}")
             layer_inplanes = width
-        self.conv5 = ConvNormAct(layer_inplanes, int(layer_inplanes * gamma_b), 1, norm_eps=norm_eps)
-        self.feat_dim = int(layer_inplanes * gamma_b)
+        self.feat_dim = x3d_feature_width(
+            gamma_w=gamma_w, gamma_b=gamma_b, base_channels=base_channels, num_stages=num_stages
+        )
+        self.conv5 = ConvNormAct(layer_inplanes, self.feat_dim, 1, norm_eps=norm_eps)
         self.reset_parameters(zero_init_residual=zero_init_residual)
         self._freeze_stages()
 
@@ -367,6 +377,11 @@ WEIGHTS: dict[str, WeightsInfo] = {
 }
 
 
+#: The published checkpoints of each model (its registered ``weights`` catalogue).
+X3D_S_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("x3d_s_")}
+X3D_M_WEIGHTS = {name: info for name, info in WEIGHTS.items() if name.startswith("x3d_m_")}
+
+
 def x3d_backbone(**kwargs: Any) -> X3D:
     """MMAction2's X3D configuration (``gamma_w=1, gamma_b=2.25, gamma_d=2.2``); keywords as ``X3D``."""
     return X3D(**kwargs)
@@ -377,7 +392,7 @@ def x3d_head(*, num_classes: int = 400, in_channels: int = 432, **kwargs: Any) -
     return X3DHead(num_classes, in_channels, **kwargs)
 
 
-def _x3d(
+def _x3d_parts(
     clip_len: int,
     *,
     num_classes: int,
@@ -385,44 +400,48 @@ def _x3d(
     init_std: float,
     mid_channels: int,
     fc1_bias: bool,
-    weights: WeightsArg,
-    progress: bool,
+    weights: WeightsSource | None,
+    weights_backbone_only: bool,
     backbone_kwargs: dict[str, Any],
-) -> Recognizer3D:
-    backbone = X3D(**backbone_kwargs)
-    head = X3DHead(
-        num_classes,
-        backbone.feat_dim,
-        mid_channels=mid_channels,
-        fc1_bias=fc1_bias,
-        dropout_ratio=dropout_ratio,
-        init_std=init_std,
-    )
-    model = Recognizer3D(backbone, head)
-    model.clip_len = clip_len  # the frame count the model was trained on (used by FLOPs and benchmarks)
+) -> dict[str, Any]:
+    width_kwargs = ("gamma_w", "gamma_b", "base_channels", "num_stages")
+    description: dict[str, Any] = {
+        "type": "Recognizer3D",
+        "clip_len": clip_len,  # the frame count the model was trained on (used by FLOPs and benchmarks)
+        "backbone": {"type": "x3d", **backbone_kwargs},
+        "head": {
+            "type": "x3d_head",
+            "num_classes": num_classes,
+            "in_channels": x3d_feature_width(
+                **{k: backbone_kwargs[k] for k in width_kwargs if k in backbone_kwargs}
+            ),
+            "mid_channels": mid_channels,
+            "fc1_bias": fc1_bias,
+            "dropout_ratio": dropout_ratio,
+            "init_std": init_std,
+            "loss": {"type": "cross_entropy"},
+        },
+    }
     if weights is not None:
-        from action_x3d.convert import apply_weights
-
-        apply_weights(model, weights, catalogue=WEIGHTS, progress=progress)
-    return model
+        description.update(weights=weights, weights_backbone_only=weights_backbone_only)
+    return description
 
 
-def x3d_s(
+def x3d_s_parts(
     *,
     num_classes: int = 400,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
     mid_channels: int = 2048,
     fc1_bias: bool = False,
-    weights: WeightsArg = None,
-    progress: bool = False,
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
     **backbone_kwargs: Any,
-) -> Recognizer3D:
-    """X3D-S recognizer; input (N, 3, 13, 160, 160) as trained (MMAction2 tests 13x182x182 crops), output
-    logits (N, num_classes). ``backbone_kwargs`` go to ``X3D`` (``strided_shortcut_norm=False`` gives
-    PyTorchVideo's ``x3d_s`` layout). ``weights``: a name in ``WEIGHTS``, a ``WeightsInfo``, a path to an
-    MMAction2 checkpoint or a loaded one (converted and loaded strictly)."""
-    return _x3d(
+) -> dict[str, Any]:
+    """``x3d_s`` composed of registered parts: backbone ``x3d`` (``backbone_kwargs`` go there) and head
+    ``x3d_head``; ``clip_len`` 13. ``weights`` (a published name from ``WEIGHTS``, a path to an MMAction2
+    checkpoint or a loaded one) are loaded by core's ``load_weights`` once it is built."""
+    return _x3d_parts(
         13,
         num_classes=num_classes,
         dropout_ratio=dropout_ratio,
@@ -430,25 +449,25 @@ def x3d_s(
         mid_channels=mid_channels,
         fc1_bias=fc1_bias,
         weights=weights,
-        progress=progress,
+        weights_backbone_only=weights_backbone_only,
         backbone_kwargs=backbone_kwargs,
     )
 
 
-def x3d_m(
+def x3d_m_parts(
     *,
     num_classes: int = 400,
     dropout_ratio: float = 0.5,
     init_std: float = 0.01,
     mid_channels: int = 2048,
     fc1_bias: bool = False,
-    weights: WeightsArg = None,
-    progress: bool = False,
+    weights: WeightsSource | None = None,
+    weights_backbone_only: bool = False,
     **backbone_kwargs: Any,
-) -> Recognizer3D:
-    """X3D-M recognizer: the X3D-S network run on (N, 3, 16, 224, 224) clips (MMAction2 tests 16x256x256
-    crops); arguments as ``x3d_s``."""
-    return _x3d(
+) -> dict[str, Any]:
+    """``x3d_m`` composed of registered parts: the X3D-S description with ``clip_len`` 16; arguments as
+    ``x3d_s_parts``."""
+    return _x3d_parts(
         16,
         num_classes=num_classes,
         dropout_ratio=dropout_ratio,
@@ -456,6 +475,22 @@ def x3d_m(
         mid_channels=mid_channels,
         fc1_bias=fc1_bias,
         weights=weights,
-        progress=progress,
+        weights_backbone_only=weights_backbone_only,
         backbone_kwargs=backbone_kwargs,
     )
+
+
+def x3d_s(**kwargs: Any) -> Recognizer3D:
+    """X3D-S recognizer; input (N, 3, 13, 160, 160) as trained (MMAction2 tests 13x182x182 crops), output
+    logits (N, num_classes). Keyword arguments as ``x3d_s_parts`` (``num_classes=400, dropout_ratio=0.5,
+    init_std=0.01, mid_channels=2048, fc1_bias=False, weights=None, weights_backbone_only=False,
+    **backbone_kwargs``): ``backbone_kwargs`` go to ``X3D`` (``strided_shortcut_norm=False`` gives
+    PyTorchVideo's ``x3d_s`` layout); ``weights``: a name in ``WEIGHTS``, a path to an MMAction2 checkpoint or a
+    loaded one (loaded strictly)."""
+    return compose_model(x3d_s_parts(**kwargs))
+
+
+def x3d_m(**kwargs: Any) -> Recognizer3D:
+    """X3D-M recognizer: the X3D-S network run on (N, 3, 16, 224, 224) clips (MMAction2 tests 16x256x256
+    crops); keyword arguments as ``x3d_m_parts``."""
+    return compose_model(x3d_m_parts(**kwargs))

@@ -4,7 +4,11 @@ from action_core import hookimpl
 
 ACTION_PLUGIN_API = "1.0"
 
-_PRESETS = ("x3d_s_13x6x1_kinetics400_rgb", "x3d_m_16x5x1_kinetics400_rgb")
+# preset -> the published checkpoint it reproduces (model zoo metrics, the test command)
+_PRESETS = {
+    "x3d_s_13x6x1_kinetics400_rgb": "x3d_s_13x6x1_kinetics400_mmaction2",
+    "x3d_m_16x5x1_kinetics400_rgb": "x3d_m_16x5x1_kinetics400_mmaction2",
+}
 # gamma_w 1/3 gives an 8-channel stem; gamma_d 0.5 one or two blocks per stage
 _TINY_BACKBONE = {"gamma_w": 1 / 3, "gamma_d": 0.5}
 _TINY = {"num_classes": 5, "mid_channels": 16, **_TINY_BACKBONE}
@@ -20,6 +24,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_TINY,
         example_input=(1, 3, 4, 32, 32),
+        expand="action_x3d.models:x3d_s_parts",
+        weights="action_x3d.models:X3D_S_WEIGHTS",
     )
     register(
         "x3d_m",
@@ -29,6 +35,8 @@ def action_register_models(register) -> None:
         input_format="NCTHW",
         example_kwargs=_TINY,
         example_input=(1, 3, 4, 32, 32),
+        expand="action_x3d.models:x3d_m_parts",
+        weights="action_x3d.models:X3D_M_WEIGHTS",
     )
 
 
@@ -72,7 +80,11 @@ def action_register_converters(register) -> None:
 
 @hookimpl
 def action_register_presets(register) -> None:
-    for name in _PRESETS:
+    for name, weights in _PRESETS.items():
         register(
-            name, f"action_x3d:presets/{name}.toml", summary=f"MMAction2 recipe {name}", dataset="kinetics400"
+            name,
+            f"action_x3d:presets/{name}.toml",
+            summary=f"MMAction2 recipe {name}",
+            dataset="kinetics400",
+            weights=weights,
         )
