@@ -5,9 +5,10 @@ Plugins import from ``action_core`` (the hook markers, for their registration mo
 between releases. Names are imported on first use, so ``import action_core.api`` stays cheap.
 
 Groups: the plugin contract (hooks, typed registration fields, a scoped plugin host for tests), errors,
-building registered components (and composing models from parts), models and their weights, checkpoints
-and training, data (records, lists, pipelines, datasets), dataset adapters (prepare, presets, samples),
-localization, tools (FLOPs, export) and video reading.
+building registered components (and composing models from parts), models and their weights, the model step
+protocol and the localizer base, checkpoints and training, data (records, lists, pipelines, datasets,
+localization samples), dataset adapters (prepare, presets, samples), localization, tools (FLOPs, export)
+and video reading.
 """
 
 from __future__ import annotations
@@ -90,11 +91,35 @@ _NAMES: dict[str, str] = {
     "recognizer2d": "action_core.models.recognizers",
     "recognizer3d": "action_core.models.recognizers",
     "read_checkpoint": "action_core.models.loading",
+    # the model step protocol and localizers
+    "StepModel": "action_core.models.steps",
+    "model_task": "action_core.models.steps",
+    "float32_losses": "action_core.models.steps",
+    "recognition_training_step": "action_core.models.steps",
+    "recognition_predict_step": "action_core.models.steps",
+    "fold_views": "action_core.models.views",
+    "BaseLocalizer": "action_core.models.localizers",
+    "binary_logistic_regression_loss": "action_core.models.localizers",
+    "temporal_anchors": "action_core.models.localizers",
+    "temporal_iop": "action_core.models.localizers",
+    "temporal_iou_1d": "action_core.models.localizers",
     "find_published_weights": "action_core.models.loading",
     # checkpoints, configs and training
     "load_checkpoint": "action_core.engine.checkpoint",
     "save_checkpoint": "action_core.engine.checkpoint",
     "Trainer": "action_core.engine.trainer",
+    "evaluate": "action_core.engine.inference",
+    "predict_per_video": "action_core.engine.inference",
+    "make_eval_loader": "action_core.engine.inference",
+    "load_experiment": "action_core.engine.commands",
+    "default_work_dir": "action_core.engine.commands",
+    "run_train": "action_core.engine.commands",
+    "run_test": "action_core.engine.commands",
+    "plugin_callbacks": "action_core.engine.commands",
+    "experiment_of_checkpoint": "action_core.engine.commands",
+    "build_model_from_config": "action_core.engine.builders",
+    "dist_info": "action_core.engine.distributed",
+    "barrier": "action_core.engine.distributed",
     "build_dataset_from_config": "action_core.engine.builders",
     "build_metrics": "action_core.engine.builders",
     "ExperimentConfig": "action_core.engine.schema",
@@ -112,6 +137,19 @@ _NAMES: dict[str, str] = {
     "parse_slowfast_list": "action_core.data.lists",
     "build_pipeline": "action_core.data.pipeline",
     "build_dataloader": "action_core.data.loader",
+    # localization samples (per-video features)
+    "Segment": "action_core.data.localization",
+    "VideoInfo": "action_core.data.localization",
+    "LocalizationFeatureDataset": "action_core.data.localization",
+    "collate_localization": "action_core.data.localization",
+    "check_localization_pipeline": "action_core.data.localization",
+    "class_names": "action_core.data.localization",
+    "gt_bbox_of": "action_core.data.localization",
+    "find_feature_file": "action_core.data.localization",
+    "load_features": "action_core.data.localization",
+    "rescale_features": "action_core.data.localization",
+    "FEATURE_EXTENSIONS": "action_core.data.localization",
+    "MMACTION2_LOCALIZATION_STEPS": "action_core.data.localization",
     # dataset adapters
     "Sample": "action_core.datasets.samples",
     "class_index": "action_core.datasets.samples",

@@ -1,16 +1,22 @@
-"""A tiny real recognizer and a generated clip dataset with learnable structure, shared by the engine tests
-and the scripts they run in subprocesses (torchrun, kill -9)."""
+"""A tiny real recognizer and a generated clip dataset with learnable structure, and a tiny localizer on
+generated feature sequences, shared by the engine tests and the scripts they run in subprocesses (torchrun,
+kill -9)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from action_core.data.localization import LocalizationFeatureDataset, Segment, VideoInfo
 from action_core.engine.schema import ExperimentConfig
+from action_core.models.localizers import BaseLocalizer
+from action_core.models.steps import float32_losses
 
 NUM_CLASSES = 4
 
@@ -140,3 +146,90 @@ def tiny_config(**sections: dict[str, Any]) -> ExperimentConfig:
 def evolve_train(cfg: ExperimentConfig, **changes: Any) -> ExperimentConfig:
     """``cfg`` with ``[train]`` fields replaced."""
     return attrs.evolve(cfg, train=attrs.evolve(cfg.train, **changes))
+
+
+class TinyLocalizer(BaseLocalizer):
+    """Start and end probabilities per temporal position from one 1-D convolution; proposals pair every
+    likely start with every later likely end (score = start x end probability)."""
+
+    def __init__(self, *, feat_dim: int = 4, top_k: int = 4) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(feat_dim, 2, kernel_size=3, padding=1)
+        self.top_k = top_k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.conv(x))  # (N, 2, T)
+
+    def targets(self, gt_bbox: list[torch.Tensor], t: int) -> torch.Tensor:
+        out = torch.zeros(len(gt_bbox), 2, t)
+        for i, boxes in enumerate(gt_bbox):
+            for k, column in enumerate((0, 1)):
+                positions = (boxes[:, column] * t).clamp(0, t - 1).long()
+                out[i, k, positions.cpu()] = 1.0
+        return out
+
+    def training_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        probs = self(batch["inputs"])
+        target = self.targets(batch["gt_bbox"], probs.shape[-1]).to(probs.device)
+        with float32_losses(probs.device):
+            start = nn.functional.binary_cross_entropy(probs[:, 0].float(), target[:, 0])
+            end = nn.functional.binary_cross_entropy(probs[:, 1].float(), target[:, 1])
+        return {"loss": start + end, "start_loss": start, "end_loss": end}
+
+    def predict_step(self, batch: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+        probs = self(batch["inputs"]).float().cpu()
+        out = []
+        t = probs.shape[-1]
+        for i, name in enumerate(batch["video_name"]):
+            span = float(batch["duration_second"][i]) * batch["feature_frame"][i] / batch["duration_frame"][i]
+            starts = probs[i, 0].topk(self.top_k).indices.tolist()
+            ends = probs[i, 1].topk(self.top_k).indices.tolist()
+            proposals = [
+                {
+                    "segment": [s / t * span, (e + 1) / t * span],
+                    "score": float(probs[i, 0, s] * probs[i, 1, e]),
+                }
+                for s in starts
+                for e in ends
+                if e >= s
+            ]
+            out.append((name, sorted(proposals, key=lambda p: -p["score"])))
+        return out
+
+
+def make_localization_dataset(
+    root: Path, *, videos: int, seed: int, test_mode: bool, t: int = 16, feat_dim: int = 4
+) -> LocalizationFeatureDataset:
+    """``videos`` feature sequences (T x C .npy files under ``root``) with one planted segment each: rows
+    inside it get +2 on channel 0, so its boundaries are learnable."""
+    rng = np.random.default_rng(seed)
+    infos = {}
+    root.mkdir(parents=True, exist_ok=True)
+    for v in range(videos):
+        name = f"v_tiny{seed}_{v:02d}"
+        a = int(rng.integers(1, t // 2))
+        b = int(rng.integers(a + 2, t))
+        x = rng.normal(size=(t, feat_dim)).astype(np.float32)
+        x[a:b, 0] += 2.0
+        np.save(root / f"{name}.npy", x)
+        # 30 fps, 16-frame snippets: feature_frame = duration_frame, one snippet per feature row
+        frames = t * 16
+        infos[name] = VideoInfo(
+            name, frames / 30.0, frames, frames, (Segment(a * 16 / 30.0, b * 16 / 30.0, "act"),)
+        )
+    return LocalizationFeatureDataset(infos, root, temporal_scale=t, feat_dim=feat_dim, test_mode=test_mode)
+
+
+def tiny_localization_config(**sections: dict[str, Any]) -> ExperimentConfig:
+    """A valid experiment config for :class:`TinyLocalizer` (datasets are passed to the Trainer)."""
+    data: dict[str, Any] = {
+        "model": {"type": "tiny_localizer", "num_classes": 1},
+        "data": {"dataset": "tiny_localization", "batch_size": 4, "workers": 0},
+        "optim": {"type": "adam", "lr": 0.01, "weight_decay": 1e-4, "grad_clip": 40.0},
+        "schedule": {"epochs": 2, "milestones": [1]},
+        "train": {"val_interval": 1, "log_interval": 1, "seed": 0, "best_metric": "AUC"},
+        "test": {"metrics": ["activitynet_proposal"]},
+    }
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return ExperimentConfig.from_dict(data)

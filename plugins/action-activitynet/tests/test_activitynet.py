@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from action_activitynet.annotations import convert_official, load_annotations, load_video_info_csv
-from action_activitynet.dataset import build, collate_localization, gt_bbox_of
-from action_activitynet.errors import AnnotationError
-from action_activitynet.features import load_features, rescale_features
+from action_activitynet.dataset import build
 from action_activitynet.prepare import main as prepare_main
+from action_core.api import AnnotationError, collate_localization, gt_bbox_of, load_features, rescale_features
 from action_testkit import PluginConformance
 
 OFFICIAL = {

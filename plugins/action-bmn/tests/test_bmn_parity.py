@@ -73,6 +73,14 @@ def test_losses_match_with_same_seed(ref, model):
     torch.testing.assert_close(got, ref["losses"], atol=1e-5, rtol=1e-5)
 
 
+def test_training_step_gives_the_losses_with_same_seed(ref, model):
+    torch.manual_seed(ref["loss_seed"])
+    with torch.no_grad():
+        out = model.training_step({"inputs": ref["inputs"], "gt_bbox": ref["gt_bbox"]})
+    got = torch.stack([out["loss"], out["tem_loss"], out["pem_reg_loss"], out["pem_cls_loss"]])
+    torch.testing.assert_close(got, ref["losses"], atol=1e-4, rtol=1e-4)
+
+
 def test_predicted_proposals_match(ref, model):
     infos = ref["video_infos"]
     batch = {
@@ -82,7 +90,7 @@ def test_predicted_proposals_match(ref, model):
         "duration_frame": [i["duration_frame"] for i in infos],
     }
     with torch.no_grad():
-        out = model.predict(batch)
+        out = model.predict_step(batch)
     for (name, props), info, expected in zip(out, infos, ref["proposals"], strict=True):
         assert name == info["video_name"]
         got = np.array([[*p["segment"], p["score"]] for p in props])

@@ -1,6 +1,7 @@
-"""Longer BMN run on synthetic planted-segment features, side by side with random proposals.
+"""Longer BMN run on synthetic planted-segment features through core's Trainer, side by side with random
+proposals.
 
-    /work/venv/bin/python plugins/action-bmn/tools/train_synthetic.py [--temporal-scale 50] [--epochs 20]
+    .venv/bin/python plugins/action-bmn/tools/train_synthetic.py [--temporal-scale 50] [--epochs 20]
 
 Prints the per-epoch loss, then AR@1/5/10/100 and AUC of BMN and of uniform random proposals on held-out
 videos. The numbers in docs/localization-notes.md come from this script (one CPU thread).
@@ -19,15 +20,27 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bmn_synthetic import make_feature_set  # noqa: E402
+from test_bmn_training import random_proposals  # noqa: E402
 
 from action_activitynet.dataset import build  # noqa: E402
-from action_bmn.engine import (  # noqa: E402
-    evaluate_proposals,
-    predict_localizer,
-    random_proposals,
-    train_localizer,
-)
 from action_bmn.models import bmn  # noqa: E402
+from action_core.api import (  # noqa: E402
+    ExperimentConfig,
+    Trainer,
+    average_recall_at_avg_proposals,
+    evaluate,
+    make_eval_loader,
+)
+
+
+class PrintEpochs:
+    """Prints each epoch's loss as the Trainer reports it."""
+
+    def __init__(self) -> None:
+        self.start = time.time()
+
+    def action_on_epoch_end(self, run: object, epoch: int, metrics: dict) -> None:
+        print(f"epoch {epoch}: loss {metrics['train/epoch_loss']:.4f} ({time.time() - self.start:.0f} s)")
 
 
 def main() -> None:
@@ -44,54 +57,39 @@ def main() -> None:
     t_scale, dim = a.temporal_scale, a.feat_dim
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
-        make_feature_set(
-            root,
-            num_videos=a.train_videos,
-            temporal_scale=t_scale,
-            feat_dim=dim,
-            seed=0,
-            split="train",
-            max_segments=3,
-        )
-        make_feature_set(
-            root,
-            num_videos=a.val_videos,
-            temporal_scale=t_scale,
-            feat_dim=dim,
-            seed=1,
-            split="val",
-            max_segments=3,
-        )
+        for split, videos, seed in (("train", a.train_videos, 0), ("val", a.val_videos, 1)):
+            make_feature_set(
+                root,
+                num_videos=videos,
+                temporal_scale=t_scale,
+                feat_dim=dim,
+                seed=seed,
+                split=split,
+                max_segments=3,
+            )
         train = build("train", root=d, temporal_scale=t_scale, feat_dim=dim)
         val = build("val", root=d, temporal_scale=t_scale, feat_dim=dim, test_mode=True)
-        model = bmn(
-            temporal_dim=t_scale,
-            feat_dim=dim,
-            num_samples=16,
-            num_samples_per_bin=3,
-            hidden_dim_1d=64,
-            hidden_dim_2d=32,
-            hidden_dim_3d=64,
+        args = {"temporal_dim": t_scale, "feat_dim": dim, "num_samples": 16, "num_samples_per_bin": 3,
+                "hidden_dim_1d": 64, "hidden_dim_2d": 32, "hidden_dim_3d": 64}  # fmt: skip
+        cfg = ExperimentConfig.from_dict(
+            {
+                "model": {"type": "bmn", "num_classes": 1, "args": args},
+                "data": {"dataset": "activitynet_features", "batch_size": 8, "workers": 0},
+                "optim": {"type": "adam", "lr": a.lr, "weight_decay": 1e-4, "grad_clip": 40.0},
+                "schedule": {"epochs": a.epochs, "milestones": [int(a.epochs * 0.8)]},
+                "train": {"val_interval": 0},
+            }
         )
+        trainer = Trainer(cfg, work_dir=root / "run", model=lambda: bmn(**args), datasets={"train": train},
+                          callbacks=[PrintEpochs()], progress=False)  # fmt: skip
         start = time.time()
-        history = train_localizer(
-            model,
-            train,
-            epochs=a.epochs,
-            batch_size=8,
-            lr=a.lr,
-            milestones=[int(a.epochs * 0.8)],
-            seed=0,
-            on_epoch_end=lambda e, loss: print(
-                f"epoch {e}: loss {loss:.4f} ({time.time() - start:.0f} s)", flush=True
-            ),
-        )
-        gt = val.ground_truth()
-        trained = evaluate_proposals(gt, predict_localizer(model, val))
-        baseline = evaluate_proposals(
-            gt, random_proposals({v.name: v.corrected_second for v in val.videos}, seed=0)
-        )
-        print(f"train time {time.time() - start:.0f} s, final loss {history[-1]:.4f}")
+        trainer.fit()
+        loader = make_eval_loader(val, batch_size=8)
+        trained = evaluate(trainer.model, loader, metrics=["activitynet_proposal"], progress=False)
+        baseline = average_recall_at_avg_proposals(
+            val.ground_truth(), random_proposals({v.name: v.corrected_second for v in val.videos})
+        ).as_dict((1, 5, 10, 100))
+        print(f"train time {time.time() - start:.0f} s")
         print("BMN    " + " ".join(f"{k} {v:.4f}" for k, v in trained.items()))
         print("random " + " ".join(f"{k} {v:.4f}" for k, v in baseline.items()))
 

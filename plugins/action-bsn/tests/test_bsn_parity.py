@@ -10,7 +10,7 @@ import torch
 
 from action_activitynet.annotations import load_annotations
 from action_bsn.convert import convert_mmaction2_pem, convert_mmaction2_tem, load_bsn_weights
-from action_bsn.models import bsn, bsn_pem, bsn_tem, pem_loss
+from action_bsn.models import bsn_pem, bsn_tem, pem_loss
 from action_bsn.pgm import PROPOSAL_HEADER, bsp_features, candidate_proposals, read_csv_table, write_csv_table
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mmaction2_bsn_tiny.pt"
@@ -52,7 +52,6 @@ def test_parameter_counts_equal_mmaction2(ref):
     assert sum(x.numel() for x in t.parameters()) == ref["full_tem_params"] == 1_403_395
     assert sum(x.numel() for x in p.parameters()) == ref["full_pem_params"] == 8_705
     assert list(t.state_dict()) == ref["full_tem_keys"] and list(p.state_dict()) == ref["full_pem_keys"]
-    assert sum(x.numel() for x in bsn().parameters()) == 1_403_395 + 8_705
 
 
 def test_tem_forward_targets_losses(ref, tem):
@@ -62,10 +61,10 @@ def test_tem_forward_targets_losses(ref, tem):
     for got, exp in zip(tem.generate_labels(ref["gt_bbox"]), ref["tem_labels"], strict=True):
         torch.testing.assert_close(got, exp, atol=1e-6, rtol=0)
     with torch.no_grad():
-        losses = tem.loss({"inputs": ref["inputs"], "gt_bbox": ref["gt_bbox"]})
+        losses = tem.training_step({"inputs": ref["inputs"], "gt_bbox": ref["gt_bbox"]})
     for k, v in ref["tem_losses"].items():
         torch.testing.assert_close(losses[k], v, atol=1e-5, rtol=1e-5)
-    results = dict(tem.predict({"inputs": ref["inputs"], "video_name": ["v_a", "v_b"]}))
+    results = dict(tem.predict_step({"inputs": ref["inputs"], "video_name": ["v_a", "v_b"]}))
     for name, expected in ref["tem_results"].items():
         np.testing.assert_allclose(results[name], expected.numpy(), atol=1e-5)
 
@@ -99,19 +98,19 @@ def test_pem_forward_loss_and_proposals(ref, pem, videos):
     names = [i["video_name"] for i in ref["video_infos"]]
     batch = {
         "video_name": names,
-        "bsp_feature": ref["pem_inputs"],
+        "inputs": ref["pem_inputs"],
         "tmin": [torch.from_numpy(rows[n][:, 0]) for n in names],
         "tmax": [torch.from_numpy(rows[n][:, 1]) for n in names],
         "tmin_score": [torch.from_numpy(rows[n][:, 2]) for n in names],
         "tmax_score": [torch.from_numpy(rows[n][:, 3]) for n in names],
-        "reference_temporal_iou": [torch.from_numpy(rows[n][:, 5]) for n in names],
+        "label": [torch.from_numpy(rows[n][:, 5]) for n in names],  # the reference tIoU
         "duration_second": [videos[n].duration_second for n in names],
         "duration_frame": [videos[n].duration_frame for n in names],
     }
     with torch.no_grad():
-        out = dict(pem.predict(batch))
+        out = dict(pem.predict_step(batch))
         torch.manual_seed(ref["pem_loss_seed"])
-        loss = pem.loss(batch)["loss"]
+        loss = pem.training_step(batch)["loss"]
     torch.testing.assert_close(loss, ref["pem_loss"], atol=1e-6, rtol=1e-5)
     for name, expected in zip(names, ref["pem_proposals"], strict=True):
         got = np.array([[*p["segment"], p["score"]] for p in out[name]])

@@ -8,8 +8,7 @@ import logging
 import numpy as np
 import pytest
 
-from action_activitynet.errors import AnnotationError
-from action_core.api import thumos14_detection_map
+from action_core.api import AnnotationError, thumos14_detection_map
 from action_testkit import PluginConformance
 from action_thumos14.annotations import (
     THUMOS14_CLASSES,

@@ -20,15 +20,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
 
 
-def _callbacks() -> list:
-    from action_core.engine.callbacks import PluginHookCallback
-    from action_core.plugins import get_host
-
-    host = get_host()
-    host.load_all()
-    return [PluginHookCallback(host.hook)]
-
-
 def train_main(argv: list[str]) -> int:
     """Train a model from a preset or config file."""
     parser = argparse.ArgumentParser(
@@ -48,12 +39,7 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision")
     parser.add_argument("--seed", type=int, help="random seed (sets train.seed)")
     args = parser.parse_args(argv)
-    from action_core.cli.localize import delegate
-
-    delegated = delegate("train", args.config, argv)
-    if delegated is not None:
-        return delegated
-    from action_core.engine.commands import run_train
+    from action_core.engine.commands import plugin_callbacks, run_train
 
     metrics = run_train(
         args.config,
@@ -65,28 +51,27 @@ def train_main(argv: list[str]) -> int:
         seed=args.seed,
         data_root=args.data_root,
         device=args.device,
-        callbacks=_callbacks(),
+        callbacks=plugin_callbacks(),
     )
     print(json.dumps(metrics, indent=2, sort_keys=True))
     return 0
 
 
 def test_main(argv: list[str]) -> int:
-    """Evaluate a checkpoint with multi-view testing."""
+    """Evaluate a checkpoint on the test split (multi-view for recognizers)."""
     parser = argparse.ArgumentParser(
         prog="action-run test", description="Evaluate a checkpoint on a test split."
     )
     parser.add_argument("config", help="preset name or config file the checkpoint was trained with")
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--views", help="clips x crops, e.g. 10x3 (default: the config's test pipeline)")
-    parser.add_argument("--out", help="write per-sample scores and the metrics to this JSON file")
+    parser.add_argument(
+        "--out",
+        help="write per-sample scores and the metrics to this JSON file (a localizer: its proposals as an "
+        "ActivityNet results JSON)",
+    )
     _common(parser)
     args = parser.parse_args(argv)
-    from action_core.cli.localize import delegate
-
-    delegated = delegate("test", args.config, argv)
-    if delegated is not None:
-        return delegated
     from action_core.engine.commands import run_test
 
     metrics = run_test(

@@ -68,11 +68,13 @@ def _seed_worker(worker_id: int) -> None:
 def make_loader(
     dataset: Dataset, sampler: Sampler[int], *, batch_size: int, workers: int, seed: int
 ) -> DataLoader:
-    """A loader over ``sampler`` with its own generator (so it never draws from the global RNG)."""
+    """A loader over ``sampler`` with its own generator (so it never draws from the global RNG), batching
+    with the dataset's ``collate`` when it has one (items that do not stack, such as localization samples)."""
     return DataLoader(
         dataset,
         batch_size=batch_size,
         sampler=sampler,
+        collate_fn=getattr(dataset, "collate", None),
         num_workers=workers,
         pin_memory=torch.cuda.is_available(),
         drop_last=False,

@@ -9,7 +9,7 @@ Layout of a training checkpoint (``FORMAT`` = ``"action-ckpt/1"``)::
 
     {"format", "model", "optimizer", "scheduler", "scaler" (or None), "epoch" (epochs completed),
      "iteration" (optimizer steps taken), "batch_in_epoch" (batches of the current epoch done),
-     "rng": {"python", "numpy", "torch", "cuda"}, "best": {"metric", "value", "epoch"},
+     "epoch_loss_sum" ([sum, count] of those batches' losses over all ranks), "rng": {"python", "numpy", "torch", "cuda"}, "best": {"metric", "value", "epoch"},
      "history": {...}, "meta": {"config", "classes", "world_size"}}
 """
 

@@ -1,10 +1,16 @@
-"""Evaluation, multi-view testing and single-clip prediction.
+"""Evaluation, multi-view testing, single-clip prediction and per-video localization, for every task.
 
-Every dataset item carries its views as ``inputs`` (V, ...) (V = clips x crops), so a batch is
-(N, V, ...). Views are folded into the batch, the model sees (N*V, ...) one view per sample, and the
-(N, V, K) logits are averaged per sample with :func:`action_core.models.average_views` (``score`` or
-``prob``). Under ``torchrun`` each rank scores an unpadded shard and the (index, scores, label) triples
-are gathered and de-duplicated by dataset index, so every sample counts exactly once.
+The model is run through its prediction step (:mod:`action_core.models.steps`); its ``task`` picks the
+evaluation:
+
+- recognition: every dataset item carries its views as ``inputs`` (V, ...) (V = clips x crops), so a batch
+  is (N, V, ...); the step folds the views into the batch and gives (N, V, K) logits, averaged per sample
+  with :func:`action_core.models.average_views` (``score`` or ``prob``), then the classification metrics;
+- localization: the step gives each video's proposals, which the localization metrics (``activitynet_proposal``:
+  AR@AN, AUC) compare with the dataset's ``ground_truth()``.
+
+Under ``torchrun`` each rank predicts an unpadded shard and the per-sample results are gathered and
+de-duplicated by dataset index, so every sample counts exactly once and every rank gets the same metrics.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +32,34 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from action_core.engine.checkpoint import CheckpointError, load_checkpoint, model_state_from_checkpoint
-from action_core.engine.distributed import EvalShardSampler, all_gather_objects, init_distributed
+from action_core.engine.distributed import EvalShardSampler, all_gather_objects, dist_info, init_distributed
 from action_core.engine.schema import ExperimentConfig
+from action_core.engine.step_module import as_step_module, prepare_batch, stepped_model
 from action_core.errors import ConfigError
+from action_core.models.steps import model_task
+from action_core.models.views import fold_views
 
 __all__ = [
     "Predictions",
+    "VideoPredictions",
     "apply_views",
     "autocast",
     "batch_inputs",
     "collect_predictions",
+    "collect_video_predictions",
+    "compute_localization_metrics",
     "compute_metrics",
     "evaluate",
+    "evaluate_model",
     "fold_views",
+    "make_eval_loader",
     "load_model",
     "load_weights",
     "parse_views",
     "pick_device",
     "to_model_layout",
     "predict",
+    "predict_per_video",
     "predict_video",
     "test",
 ]
@@ -78,17 +93,6 @@ def batch_inputs(batch: dict[str, Any], device: torch.device) -> torch.Tensor:
     return normalize_batch(batch["inputs"].to(device, non_blocking=True), batch.get("norm"))
 
 
-def fold_views(inputs: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-    """(N, V, ...) → (N*V, ...), returning also N and V."""
-    if inputs.ndim < 3:
-        raise ValueError(
-            f"expected a batch of views shaped (N, V, ...), got {tuple(inputs.shape)}; dataset items must "
-            "put their views first in 'inputs' (V, ...), V = clips x crops"
-        )
-    n, v = inputs.shape[:2]
-    return inputs.flatten(0, 1), n, v
-
-
 def to_model_layout(inputs: torch.Tensor, model: nn.Module, channels_last: bool) -> torch.Tensor:
     """With ``channels_last``: 3D-model clips in ``channels_last_3d``, 4-D inputs in ``channels_last``."""
     if channels_last and inputs.ndim == 5 and getattr(model, "input_format", "") == "NCTHW":
@@ -100,11 +104,73 @@ def to_model_layout(inputs: torch.Tensor, model: nn.Module, channels_last: bool)
 
 @attrs.frozen
 class Predictions:
-    """Per-sample averaged scores, in dataset-index order, each sample once."""
+    """Per-sample averaged scores, in dataset-index order, each sample once (recognition)."""
 
     indices: np.ndarray  # (N,) int64
     scores: np.ndarray  # (N, K) float32
     labels: np.ndarray  # (N,) int64 or (N, K) multi-hot
+
+
+@attrs.frozen
+class VideoPredictions:
+    """Per-video results of a prediction step, in dataset-index order, each video once (localization)."""
+
+    indices: np.ndarray  # (N,) int64
+    names: list[str]
+    results: list[Any]  # per video: proposals [{"segment", "score"}, ...] or an intermediate array
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{video name: result}``."""
+        return dict(zip(self.names, self.results, strict=True))
+
+
+def _sample_indices(batch: Mapping[str, Any], position: int, loader: DataLoader, n: int) -> torch.Tensor:
+    index = batch.get("index")
+    if index is None:
+        if _rank_and_world()[1] > 1:
+            raise ValueError(
+                "distributed evaluation needs each item's dataset 'index' to count samples once; "
+                "return {'inputs', 'label', 'index'} from the dataset"
+            )
+        start = position * (loader.batch_size or n)
+        return torch.arange(start, start + n)
+    return torch.as_tensor(index).cpu().long()
+
+
+def _first_occurrences(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique dataset indices and, for each, the position of its first occurrence."""
+    order = np.argsort(indices, kind="stable")
+    unique_indices, first = np.unique(indices[order], return_index=True)
+    return unique_indices.astype(np.int64), order[first]
+
+
+def _predict_batches(
+    model: nn.Module,
+    loader: DataLoader,
+    *,
+    device: torch.device,
+    amp: str,
+    channels_last: bool,
+    progress: bool,
+    desc: str,
+) -> Iterator[tuple[int, Mapping[str, Any], Any]]:
+    """``(position, batch, predict_step output)`` over ``loader``, in eval mode and inference mode."""
+    step = as_step_module(model)
+    inner = stepped_model(step)
+    was_training = step.training
+    step.eval()
+    bar = tqdm(loader, desc=desc, unit="batch", disable=not (progress and _rank_and_world()[0] == 0),
+               dynamic_ncols=True)  # fmt: skip
+    try:
+        with torch.inference_mode():
+            for position, batch in enumerate(bar):
+                prepared = prepare_batch(batch, device, model=inner, channels_last=channels_last)
+                with autocast(device, amp):
+                    output = step(prepared, "predict")
+                yield position, batch, output
+    finally:
+        bar.close()
+        step.train(was_training)
 
 
 def collect_predictions(
@@ -118,40 +184,23 @@ def collect_predictions(
     progress: bool = True,
     desc: str = "eval",
 ) -> Predictions:
-    """Run ``model`` over ``loader`` and gather the averaged scores of every rank, de-duplicated by index."""
+    """Run a recognizer's prediction step over ``loader`` and gather the view-averaged scores of every rank,
+    de-duplicated by index."""
     from action_core.models.views import average_views
 
     device = pick_device(device)
-    was_training = model.training
-    model.eval()
     indices: list[torch.Tensor] = []
     scores: list[torch.Tensor] = []
     labels: list[torch.Tensor] = []
-    rank, world_size = _rank_and_world()
-    bar = tqdm(loader, desc=desc, unit="batch", disable=not (progress and rank == 0), dynamic_ncols=True)
-    try:
-        with torch.inference_mode():
-            for position, batch in enumerate(bar):
-                inputs, n, v = fold_views(batch_inputs(batch, device))
-                inputs = to_model_layout(inputs, model, channels_last)
-                with autocast(device, amp):
-                    logits = model(inputs)
-                averaged = average_views(logits.float().reshape(n, v, -1), average)
-                scores.append(averaged.cpu())
-                labels.append(torch.as_tensor(batch["label"]).cpu())
-                index = batch.get("index")
-                if index is None:
-                    if world_size > 1:
-                        raise ValueError(
-                            "distributed evaluation needs each item's dataset 'index' to count samples once; "
-                            "return {'inputs', 'label', 'index'} from the dataset"
-                        )
-                    start = position * (loader.batch_size or n)
-                    index = torch.arange(start, start + n)
-                indices.append(torch.as_tensor(index).cpu().long())
-    finally:
-        bar.close()
-        model.train(was_training)
+    batches = _predict_batches(
+        model, loader, device=device, amp=amp, channels_last=channels_last, progress=progress, desc=desc
+    )
+    for position, batch, output in batches:
+        logits = output.float()
+        averaged = average_views(logits, average) if logits.ndim == 3 else logits
+        scores.append(averaged.cpu())
+        labels.append(torch.as_tensor(batch["label"]).cpu())
+        indices.append(_sample_indices(batch, position, loader, len(averaged)))
     local = (
         torch.cat(indices) if indices else torch.empty(0, dtype=torch.long),
         torch.cat(scores) if scores else torch.empty(0),
@@ -163,10 +212,53 @@ def collect_predictions(
     all_indices = torch.cat([p[0] for p in parts]).numpy()
     all_scores = torch.cat([p[1] for p in parts]).numpy()
     all_labels = torch.cat([p[2] for p in parts]).numpy()
-    order = np.argsort(all_indices, kind="stable")
-    unique_indices, first = np.unique(all_indices[order], return_index=True)
-    keep = order[first]
-    return Predictions(unique_indices.astype(np.int64), all_scores[keep], all_labels[keep])
+    unique_indices, keep = _first_occurrences(all_indices)
+    return Predictions(unique_indices, all_scores[keep], all_labels[keep])
+
+
+def _to_cpu(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, list):
+        return [_to_cpu(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_cpu(v) for v in value)
+    if isinstance(value, Mapping):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    return value
+
+
+def collect_video_predictions(
+    model: nn.Module,
+    loader: DataLoader,
+    *,
+    device: torch.device | str | None = None,
+    amp: str = "none",
+    progress: bool = True,
+    desc: str = "eval",
+) -> VideoPredictions:
+    """Run a localizer's prediction step over ``loader`` (``(video_name, result)`` per sample) and gather
+    the results of every rank, de-duplicated by index."""
+    device = pick_device(device)
+    local: list[tuple[int, str, Any]] = []
+    batches = _predict_batches(
+        model, loader, device=device, amp=amp, channels_last=False, progress=progress, desc=desc
+    )
+    for position, batch, output in batches:
+        pairs = list(output)
+        index = _sample_indices(batch, position, loader, len(pairs))
+        if len(index) != len(pairs):
+            raise ValueError(
+                f"predict_step gave {len(pairs)} results for a batch of {len(index)} samples; a localizer "
+                "returns one (video_name, result) pair per sample"
+            )
+        for i, (name, result) in zip(index.tolist(), pairs, strict=True):
+            local.append((i, str(name), _to_cpu(result)))
+    gathered = [item for part in all_gather_objects(local) for item in part]
+    if not gathered:
+        raise ValueError("the evaluation loader produced no samples; check the dataset split and its size")
+    unique_indices, keep = _first_occurrences(np.asarray([g[0] for g in gathered], dtype=np.int64))
+    return VideoPredictions(unique_indices, [gathered[k][1] for k in keep], [gathered[k][2] for k in keep])
 
 
 def _rank_and_world() -> tuple[int, int]:
@@ -189,6 +281,67 @@ def compute_metrics(metrics: Sequence[Any], predictions: Predictions) -> dict[st
     return results
 
 
+def compute_localization_metrics(
+    metrics: Sequence[Any], predictions: VideoPredictions, ground_truth: Mapping[str, Any]
+) -> dict[str, float]:
+    """Feed every video's predictions and the ground truth (``{video: [{"segment", "label"}]}``) to each
+    localization metric (``update(predictions, ground_truth)``) and merge their ``compute()`` dicts."""
+    from action_core.engine.builders import build_metrics
+
+    results: dict[str, float] = {}
+    for metric in build_metrics(metrics):
+        metric.reset()
+        metric.update(predictions.as_dict(), ground_truth)
+        results.update({k: float(v) for k, v in metric.compute().items()})
+    return results
+
+
+def _ground_truth(dataset: Any) -> Mapping[str, Any]:
+    ground_truth = getattr(dataset, "ground_truth", None)
+    if not callable(ground_truth):
+        raise ConfigError(
+            f"localization metrics need the dataset's ground truth; {type(dataset).__name__} has no "
+            "ground_truth() method returning {video name: [{'segment': [t0, t1], 'label'}]}"
+        )
+    return ground_truth()
+
+
+def evaluate_model(
+    model: nn.Module,
+    loader: DataLoader,
+    metrics: Sequence[Any],
+    *,
+    average: str = "score",
+    device: torch.device | str | None = None,
+    amp: str = "none",
+    channels_last: bool = False,
+    progress: bool = True,
+    desc: str = "eval",
+) -> tuple[dict[str, float], Predictions | VideoPredictions]:
+    """Predict over ``loader`` and compute ``metrics`` as the model's task says; returns the metrics and the
+    gathered predictions (the same on every rank)."""
+    device = pick_device(device)
+    if model_task(stepped_model(model)) == "localization":
+        videos = collect_video_predictions(
+            model, loader, device=device, amp=amp, progress=progress, desc=desc
+        )
+        results = (
+            compute_localization_metrics(metrics, videos, _ground_truth(loader.dataset)) if metrics else {}
+        )
+        return results, videos
+    predictions = collect_predictions(
+        model,
+        loader,
+        average=average,
+        device=device,
+        amp=amp,
+        channels_last=channels_last,
+        progress=progress,
+        desc=desc,
+    )
+    return compute_metrics(metrics, predictions), predictions
+
+
 def evaluate(
     model: nn.Module,
     loader: DataLoader,
@@ -199,18 +352,52 @@ def evaluate(
     amp: str = "none",
     progress: bool = True,
 ) -> dict[str, float]:
-    """Metrics of ``model`` over ``loader`` (batches of ``{"inputs": (N, V, ...), "label", "index"}``).
+    """Metrics of ``model`` over ``loader``: for a recognizer batches of ``{"inputs": (N, V, ...), "label",
+    "index"}``, for a localizer localization samples (the dataset provides ``ground_truth()``).
 
-    ``metrics`` are names (``top1``, ``top5``, ``mean_class_accuracy``, ``mAP``, a registered metric) or
-    metric objects. Distributed: give each rank an unpadded shard (``EvalShardSampler``); the result counts
-    every sample once and is the same on every rank. Also returns ``num_samples``.
+    ``metrics`` are names (``top1``, ``top5``, ``mean_class_accuracy``, ``mAP``, ``activitynet_proposal``, a
+    registered metric) or metric objects. Distributed: give each rank an unpadded shard
+    (``EvalShardSampler``); the result counts every sample once and is the same on every rank. Also returns
+    ``num_samples``.
     """
-    predictions = collect_predictions(
-        model, loader, average=average, device=device, amp=amp, progress=progress
+    results, predictions = evaluate_model(
+        model, loader, metrics, average=average, device=device, amp=amp, progress=progress
     )
-    results = compute_metrics(metrics, predictions)
     results["num_samples"] = float(len(predictions.indices))
     return results
+
+
+def make_eval_loader(dataset: Dataset, *, batch_size: int, workers: int = 0, seed: int = 0) -> DataLoader:
+    """An unpadded shard of ``dataset`` for this rank, batched with the dataset's ``collate`` if it has one."""
+    info = dist_info()
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=EvalShardSampler(len(dataset), rank=info.rank, world_size=info.world_size),
+        num_workers=workers,
+        collate_fn=getattr(dataset, "collate", None),
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
+def predict_per_video(
+    model: nn.Module,
+    dataset: Dataset,
+    *,
+    batch_size: int = 1,
+    workers: int = 0,
+    device: torch.device | str | None = None,
+    amp: str = "none",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """``{video name: result}`` of a localizer's prediction step over a whole dataset (no ground truth
+    needed); distributed under ``torchrun``, every rank gets every video."""
+    device = pick_device(device)
+    init_distributed(device)
+    loader = make_eval_loader(dataset, batch_size=batch_size, workers=workers)
+    return collect_video_predictions(
+        model, loader, device=device, amp=amp, progress=progress, desc="predict"
+    ).as_dict()
 
 
 def predict(
@@ -227,20 +414,23 @@ def predict(
     """Top-k ``(label, score)`` of one sample: ``clip`` is a dataset item's ``inputs`` (V, ...) or a single
     4-D view. Scores are probabilities (softmax, or sigmoid when ``multi_label``), averaged over views.
     ``norm``: the item's ``norm`` entry when its pipeline deferred normalisation to the device."""
-    from action_core.data import normalize_batch
     from action_core.models.views import average_views
 
     device = pick_device(device)
     if clip.ndim == 4:
         clip = clip.unsqueeze(0)
-    was_training = model.training
-    model.eval()
+    step = as_step_module(model)
+    batch = (
+        {"inputs": clip.unsqueeze(0)} if norm is None else {"inputs": clip.unsqueeze(0), "norm": norm[None]}
+    )
+    was_training = step.training
+    step.eval()
     try:
         with torch.inference_mode():
-            clip = clip.to(device)
-            logits = model(clip if norm is None else normalize_batch(clip, norm[None])).float()
+            output = step(prepare_batch(batch, device, model=stepped_model(step)), "predict").float()
     finally:
-        model.train(was_training)
+        step.train(was_training)
+    logits = output.reshape(-1, output.shape[-1])  # (V, K) per view, or (1, K) already averaged
     if multi_label:
         probs = logits.sigmoid().mean(dim=0)
     else:
@@ -323,11 +513,14 @@ def test(
     batch_size: int | None = None,
     progress: bool = True,
 ) -> dict[str, float]:
-    """Multi-view test of ``checkpoint`` on ``cfg``'s test split; returns ``cfg.test.metrics``.
+    """Test ``checkpoint`` on ``cfg``'s test split; returns ``cfg.test.metrics`` and ``num_samples``.
 
-    ``views`` (``"clips x crops"``) overrides the test pipeline's sampling; ``out`` (rank 0) writes a JSON
-    file with the metrics and each sample's top-5 classes and scores. Runs distributed under ``torchrun``.
-    ``model`` / ``dataset`` replace the registered builders (then ``views`` cannot be used).
+    A recognizer is tested on several views: ``views`` (``"clips x crops"``) overrides the test pipeline's
+    sampling, and ``out`` (rank 0) writes a JSON file with the metrics and each sample's top-5 classes and
+    scores. A localizer's proposals are evaluated with the localization metrics against the dataset's
+    ground truth, and ``out`` gets them as an official ActivityNet results JSON (video ids without
+    MMAction2's ``v_`` prefix). Runs distributed under ``torchrun``. ``model`` / ``dataset`` replace the
+    registered builders (then ``views`` cannot be used).
     """
     if views is not None and dataset is not None:
         raise ValueError("views rewrites the test pipeline of cfg; it cannot apply to a dataset passed in")
@@ -339,6 +532,9 @@ def test(
         model = build_model_from_config(cfg)
     state = load_weights(model, checkpoint)
     model.to(device)
+    localization = model_task(model) == "localization"
+    if views is not None and localization:
+        raise ConfigError(f"views apply to recognizers; {type(model).__name__} is a localizer")
     if dataset is None:
         from action_core.engine.builders import build_dataset_from_config
 
@@ -351,28 +547,42 @@ def test(
                 ),
             )
         dataset = build_dataset_from_config(cfg, "test")
-    loader = DataLoader(
-        dataset,
-        batch_size=batch_size or cfg.data.batch_size,
-        sampler=EvalShardSampler(len(dataset), rank=info.rank, world_size=info.world_size),
-        num_workers=cfg.data.workers,
-        generator=torch.Generator().manual_seed(cfg.train.seed),
+    loader = make_eval_loader(
+        dataset, batch_size=batch_size or cfg.data.batch_size, workers=cfg.data.workers, seed=cfg.train.seed
     )
-    predictions = collect_predictions(
+    results, predictions = evaluate_model(
         model,
         loader,
+        cfg.test.metrics,
         average=cfg.test.average,
         device=device,
         amp=cfg.train.amp,
         progress=progress,
         desc="test",
     )
-    results = compute_metrics(cfg.test.metrics, predictions)
     results["num_samples"] = float(len(predictions.indices))
     if out is not None and info.is_main:
-        classes = getattr(dataset, "classes", None) or state.get("meta", {}).get("classes")
-        _write_results(Path(out), results, predictions, classes, checkpoint=str(checkpoint), views=views)
+        if isinstance(predictions, VideoPredictions):
+            _write_proposals(Path(out), predictions, model)
+        else:
+            classes = getattr(dataset, "classes", None) or state.get("meta", {}).get("classes")
+            _write_results(Path(out), results, predictions, classes, checkpoint=str(checkpoint), views=views)
     return results
+
+
+def _write_proposals(path: Path, predictions: VideoPredictions, model: nn.Module) -> None:
+    from action_core.localization.results_io import strip_video_prefix, write_activitynet_results
+
+    try:
+        write_activitynet_results(
+            path,
+            {strip_video_prefix(n): r for n, r in zip(predictions.names, predictions.results, strict=True)},
+        )
+    except (ValueError, TypeError) as e:
+        raise ConfigError(
+            f"--out writes proposals as an ActivityNet results JSON, but {type(model).__name__}'s predictions "
+            f"are not proposals ({e}); an intermediate stage's outputs are written by its plugin's command"
+        ) from e
 
 
 def _write_results(
@@ -463,6 +673,11 @@ def predict_video(
     else:
         meta = dict(load_weights(model, checkpoint).get("meta") or {})
         model.to(device)
+    if model_task(model) == "localization":
+        raise ConfigError(
+            f"{type(model).__name__} is a localizer; it predicts from features, not from a video file: "
+            "`action-run localize --checkpoint ...` gives its proposals"
+        )
     pipeline = cfg.data.test.pipeline if views is None else apply_views(cfg.data.test.pipeline, views)
     dataset = VideoDataset([VideoRecord(str(video))], pipeline, test_mode=True)
     item = dataset[0]

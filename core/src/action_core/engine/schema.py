@@ -217,14 +217,16 @@ class TrainConfig:
 
 @attrs.define(kw_only=True)
 class TestConfig:
-    """``[test]``: how per-view predictions are averaged and which metrics are reported."""
+    """``[test]``: how per-view predictions are averaged and which metrics are reported.
+
+    ``metrics = []`` is for a model whose predictions have no metric of their own (an intermediate stage,
+    such as BSN's TEM): testing then only counts the samples.
+    """
 
     __test__ = False  # not a pytest test class despite its name
 
     average: str = attrs.field(default="score", validator=_one_of("score", "prob"))
-    metrics: list[str] = attrs.field(
-        factory=lambda: ["top1", "top5", "mean_class_accuracy"], validator=_non_empty
-    )
+    metrics: list[str] = attrs.field(factory=lambda: ["top1", "top5", "mean_class_accuracy"])
 
 
 @attrs.define(kw_only=True)

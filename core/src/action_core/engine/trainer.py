@@ -6,8 +6,13 @@
 Files in the work dir (written by global rank 0 only): ``config.toml`` (the resolved config),
 ``last.pth`` (every epoch, and every ``train.ckpt_interval_iters`` iterations), ``epoch_N.pth`` (every
 ``train.ckpt_interval`` epochs), ``best.pth`` (best ``train.best_metric`` on validation), ``log.jsonl``
-(every logged scalar), ``tensorboard/`` (when installed), ``curves.png`` and ``confusion_matrix.png``.
-See :mod:`action_core.engine.distributed` for single- and multi-node ``torchrun`` commands.
+(every logged scalar), ``tensorboard/`` (when installed), ``curves.png`` and, for recognizers,
+``confusion_matrix.png``. See :mod:`action_core.engine.distributed` for single- and multi-node ``torchrun``
+commands.
+
+The loop is the same for every task: it calls the model's ``training_step`` and evaluates through its
+``predict_step`` (:mod:`action_core.models.steps`), so recognizers and localizers share checkpoints, resume,
+DDP, mixed precision, run-time hooks and logs.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
@@ -58,17 +62,16 @@ from action_core.engine.distributed import (
 )
 from action_core.engine.inference import (
     Predictions,
+    VideoPredictions,
     autocast,
-    batch_inputs,
-    collect_predictions,
-    compute_metrics,
-    fold_views,
+    evaluate_model,
     pick_device,
-    to_model_layout,
 )
 from action_core.engine.schema import ExperimentConfig
+from action_core.engine.step_module import StepModule, prepare_batch
 from action_core.engine.workdir import WorkDirClaim, claim_work_dir
 from action_core.errors import ActionError, ConfigError
+from action_core.models.steps import model_task
 
 __all__ = ["NonFiniteLossError", "Trainer"]
 
@@ -100,8 +103,11 @@ class Trainer:
     in ``cfg``; ``model`` may also be a zero-argument factory, called after seeding so the initial
     weights follow ``train.seed``. ``callbacks`` observe the run (see :mod:`action_core.engine.callbacks`);
     the JSON-lines log and TensorBoard writer are added automatically. Attributes useful to callbacks:
-    ``cfg``, ``work_dir``, ``model`` (unwrapped), ``epoch`` (epochs completed), ``iteration`` (optimiser
-    steps), ``rank``, ``world_size``, ``history``, ``best``, ``last_metrics``.
+    ``cfg``, ``work_dir``, ``model`` (unwrapped), ``task``, ``epoch`` (epochs completed), ``iteration``
+    (optimiser steps), ``rank``, ``world_size``, ``history``, ``best``, ``last_metrics``.
+
+    A dataset whose items do not stack into a batch (localization samples: segment counts differ) gives its
+    batching function as a ``collate`` attribute; the training and validation loaders use it.
     """
 
     def __init__(
@@ -138,6 +144,7 @@ class Trainer:
             self.model = model
         else:
             self.model = model()
+        self.task = model_task(self.model)
         datasets = dict(datasets) if datasets is not None else self._build_datasets()
         if "train" not in datasets:
             raise ConfigError("Trainer needs a 'train' dataset")
@@ -187,23 +194,27 @@ class Trainer:
                 seed=train_cfg.seed,
             )
 
-        self.train_model: nn.Module = self.model
+        # DDP and torch.compile wrap the whole step, so gradients synchronise whatever the step computes.
+        self.train_model: nn.Module = StepModule(self.model)
         if info.is_distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.train_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        self.eval_model: nn.Module = self.model
+            self.train_model = nn.parallel.DistributedDataParallel(self.train_model, device_ids=ids)
+        self.eval_model: nn.Module = StepModule(self.model)
         if train_cfg.compile:
             self.train_model = torch.compile(self.train_model)
-            self.eval_model = torch.compile(self.model)
+            self.eval_model = torch.compile(self.eval_model)
         if self.rank > 0:
             seed_everything(train_cfg.seed + self.rank)  # different dropout / augmentation per rank
 
         self.epoch = 0
         self.iteration = 0
         self.batch_in_epoch = 0
+        # (sum, count) of the current epoch's losses over every rank up to batch_in_epoch, kept in mid-epoch
+        # checkpoints so that a resumed epoch reports the loss of all its batches
+        self.epoch_loss_sum: tuple[float, int] = (0.0, 0)
         self.best: dict[str, Any] = {"metric": train_cfg.best_metric, "value": None, "epoch": None}
         self.history: dict[str, list[list[float]]] = {}
-        self.last_val: Predictions | None = None
+        self.last_val: Predictions | VideoPredictions | None = None
         self.last_metrics: dict[str, float] = {}
         self.callbacks = CallbackList(list(callbacks))
         self._loggers_added = False
@@ -232,6 +243,7 @@ class Trainer:
             "epoch": self.epoch,
             "iteration": self.iteration,
             "batch_in_epoch": self.batch_in_epoch,
+            "epoch_loss_sum": list(self.epoch_loss_sum),
             "rng": capture_rng_state(),
             "best": dict(self.best),
             "history": {k: [list(p) for p in v] for k, v in self.history.items()},
@@ -269,6 +281,8 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.iteration = int(state["iteration"])
         self.batch_in_epoch = int(state.get("batch_in_epoch", 0))
+        loss_sum, loss_count = state.get("epoch_loss_sum", (0.0, 0))
+        self.epoch_loss_sum = (float(loss_sum), int(loss_count)) if self.batch_in_epoch else (0.0, 0)
         self.best = dict(state.get("best", self.best))
         self.history = {k: [list(p) for p in v] for k, v in state.get("history", {}).items()}
         self.last_metrics = dict(state.get("last_metrics", {}))
@@ -298,14 +312,6 @@ class Trainer:
             atomic_copy(last, self.work_dir / "best.pth")
 
     # ------------------------------------------------------------------ training
-
-    def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        loss_fn = getattr(self.model, "loss", None)
-        if callable(loss_fn):
-            return loss_fn(logits, target)
-        if target.dtype.is_floating_point:
-            return F.binary_cross_entropy_with_logits(logits, target)
-        return F.cross_entropy(logits, target)
 
     def _stop_on_non_finite(self, loss: torch.Tensor, batch: Mapping[str, Any]) -> None:
         bad = 0.0 if bool(torch.isfinite(loss.detach()).all()) else 1.0
@@ -338,7 +344,10 @@ class Trainer:
         self.train_loader.generator.manual_seed(cfg.train.seed * 100_003 + self.epoch * 1_009 + self.rank)
         self.train_model.train()
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
-        total, count, window, window_count = 0.0, 0, 0.0, 0
+        # a resumed epoch starts from the sums its checkpoint holds (counted once, on rank 0)
+        total, count = self.epoch_loss_sum if self.rank == 0 else (0.0, 0)
+        window_count = 0
+        window: dict[str, float] = {}
         tick = time.perf_counter()
         bar = tqdm(
             self.train_loader,
@@ -351,14 +360,12 @@ class Trainer:
         )
         try:
             for batch in bar:
-                inputs, n, views = fold_views(batch_inputs(batch, self.device))
-                target = torch.as_tensor(batch["label"]).to(self.device, non_blocking=True)
-                if views > 1:
-                    target = target.repeat_interleave(views, dim=0)
-                inputs = to_model_layout(inputs, self.model, cfg.train.channels_last)
+                prepared = prepare_batch(
+                    batch, self.device, model=self.model, channels_last=cfg.train.channels_last
+                )
                 with autocast(self.device, cfg.train.amp):
-                    logits = self.train_model(inputs)
-                loss = self._loss(logits.float(), target)
+                    losses = self.train_model(prepared, "train")
+                loss = losses["loss"]
                 self._stop_on_non_finite(loss, batch)
 
                 self.optimizer.zero_grad(set_to_none=True)
@@ -373,16 +380,16 @@ class Trainer:
                 self.iteration += 1
                 self.batch_in_epoch += 1
 
-                value = float(loss.detach())
-                total, count = total + value, count + 1
-                window, window_count = window + value, window_count + 1
+                value = float(loss.detach())  # synchronises with the device once per step
+                total, count, window_count = total + value, count + 1, window_count + 1
+                for name, term in losses.items():
+                    term = term.detach() if isinstance(term, torch.Tensor) else term
+                    window[name] = window.get(name, 0.0) + (value if name == "loss" else float(term))
                 if self.iteration % cfg.train.log_interval == 0:
                     elapsed = time.perf_counter() - tick
-                    scalars = {
-                        "train/loss": window / window_count,
-                        "train/lr": self.optimizer.param_groups[0]["lr"],
-                        "train/sec_per_iter": elapsed / window_count,
-                    }
+                    scalars = {f"train/{k}": v / window_count for k, v in window.items()}
+                    scalars["train/lr"] = self.optimizer.param_groups[0]["lr"]
+                    scalars["train/sec_per_iter"] = elapsed / window_count
                     if grad_norm is not None:
                         scalars["train/grad_norm"] = grad_norm
                     if self.scaler.is_enabled():
@@ -392,13 +399,16 @@ class Trainer:
                     if self.is_main:
                         self.callbacks.action_on_log(self, self.iteration, scalars)
                     bar.set_postfix(loss=f"{scalars['train/loss']:.4f}", lr=f"{scalars['train/lr']:.3g}")
-                    window, window_count, tick = 0.0, 0, time.perf_counter()
+                    window, window_count, tick = {}, 0, time.perf_counter()
                 every = cfg.train.ckpt_interval_iters
                 if every and self.iteration % every == 0 and self.batch_in_epoch < self.iters_per_epoch:
+                    self.epoch_loss_sum = _sum_over_ranks(total, count, self.device)
                     self._save(epoch_end=False, improved=False)
         finally:
             bar.close()
-        return _mean_over_ranks(total, count, self.device)
+        self.epoch_loss_sum = (0.0, 0)
+        loss_sum, loss_count = _sum_over_ranks(total, count, self.device)
+        return loss_sum / loss_count if loss_count else float("nan")
 
     def _sync_buffers(self) -> None:
         # DDP broadcasts buffers (BN running stats) from rank 0 only at the start of each forward, so after
@@ -415,9 +425,13 @@ class Trainer:
         if self.val_loader is None:
             return {}
         self._sync_buffers()
-        predictions = collect_predictions(
+        names = list(self.cfg.test.metrics)
+        if self.multi_label and self.task == "recognition" and "mAP" not in names:
+            names.append("mAP")
+        metrics, self.last_val = evaluate_model(
             self.eval_model,
             self.val_loader,
+            names,
             average=self.cfg.test.average,
             device=self.device,
             amp=self.cfg.train.amp,
@@ -425,11 +439,6 @@ class Trainer:
             progress=self.progress,
             desc="val",
         )
-        self.last_val = predictions
-        names = list(self.cfg.test.metrics)
-        if self.multi_label and "mAP" not in names:
-            names.append("mAP")
-        metrics = compute_metrics(names, predictions)
         return {f"val/{k}": v for k, v in metrics.items()}
 
     def _check_best_metric(self) -> None:
@@ -533,7 +542,7 @@ class Trainer:
             plot_curves(self.history, self.work_dir / "curves.png")
         except ImportError:
             return
-        if self.last_val is not None and not self.multi_label:
+        if isinstance(self.last_val, Predictions) and not self.multi_label:
             (matrix_metric,) = build_metrics(["confusion_matrix"])
             matrix_metric.num_classes = self.last_val.scores.shape[1]
             matrix_metric.update(self.last_val.scores, self.last_val.labels)
@@ -542,14 +551,14 @@ class Trainer:
             )
 
 
-def _mean_over_ranks(total: float, count: int, device: torch.device) -> float:
+def _sum_over_ranks(total: float, count: int, device: torch.device) -> tuple[float, int]:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         tensor = torch.tensor([total, float(count)], dtype=torch.float64, device=device)
         dist.all_reduce(tensor)
-        total, count = float(tensor[0]), int(tensor[1])
-    return total / count if count else float("nan")
+        return float(tensor[0]), int(tensor[1])
+    return total, count
 
 
 def _save_config(cfg: ExperimentConfig, path: Path) -> None:

@@ -13,7 +13,7 @@ from .checkpoints import (
 from .heads import ClsHead, I3DHead, TSMHead, TSNHead, i3d_head, tsm_head, tsn_head
 from .losses import BCELossWithLogits, CrossEntropyLoss
 from .recognizers import Recognizer2D, Recognizer3D
-from .views import average_views
+from .views import average_views, fold_views
 from .weights import WeightsInfo, count_parameters
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "average_views",
     "count_parameters",
     "extract_state_dict",
+    "fold_views",
     "i3d_head",
     "load_converted",
     "rename_keys",

@@ -1,15 +1,20 @@
 """Recognizers: a backbone, an optional neck and a classification head.
 
-A recognizer's ``forward`` takes ONE view per sample and returns logits (N, num_classes). Several views
-(clips x crops) are folded into the batch by the caller and averaged with :func:`average_views`.
+A recognizer's ``forward`` takes ONE view per sample and returns logits (N, num_classes). The engine drives
+it through the step protocol (:mod:`action_core.models.steps`): ``training_step`` folds the views (clips x
+crops) into the batch, repeats the targets per view and applies the head's loss; ``predict_step`` gives the
+per-view logits (N, V, K) that evaluation averages with :func:`average_views`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
+
+from action_core.models.steps import recognition_predict_step, recognition_training_step
 
 __all__ = ["Recognizer2D", "Recognizer3D", "recognizer2d", "recognizer3d"]
 
@@ -38,6 +43,14 @@ class _Recognizer(nn.Module):
             if extra is not None:
                 loss = loss + extra
         return loss
+
+    def training_step(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """``{"loss"}`` of a batch of views (N, V, ...): views folded, targets repeated, :meth:`loss`."""
+        return recognition_training_step(self, batch)
+
+    def predict_step(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        """Per-view logits (N, V, num_classes) of a batch of views (N, V, ...)."""
+        return recognition_predict_step(self, batch)
 
     def _check_input(self, x: torch.Tensor, layout: str) -> None:
         if x.ndim != 5:

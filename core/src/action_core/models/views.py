@@ -1,4 +1,4 @@
-"""Test-time averaging of the predictions of several views (clips x crops) of one sample."""
+"""Several views (clips x crops) of one sample: folding them into the batch, averaging their predictions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 import torch
 
-__all__ = ["average_views"]
+__all__ = ["average_views", "fold_views"]
 
 
 def average_views(logits: torch.Tensor, mode: Literal["score", "prob"] = "score") -> torch.Tensor:
@@ -22,3 +22,14 @@ def average_views(logits: torch.Tensor, mode: Literal["score", "prob"] = "score"
     if mode == "prob":
         return logits.softmax(dim=2).mean(dim=1)
     raise ValueError(f"unknown view averaging mode {mode!r}; use 'score' or 'prob'")
+
+
+def fold_views(inputs: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """(N, V, ...) → (N*V, ...), returning also N and V."""
+    if inputs.ndim < 3:
+        raise ValueError(
+            f"expected a batch of views shaped (N, V, ...), got {tuple(inputs.shape)}; dataset items must "
+            "put their views first in 'inputs' (V, ...), V = clips x crops"
+        )
+    n, v = inputs.shape[:2]
+    return inputs.flatten(0, 1), n, v

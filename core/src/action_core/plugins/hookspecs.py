@@ -83,7 +83,14 @@ def action_register_models(register: Register) -> None:
 
     ``target`` is a keyword-only builder returning an ``nn.Module``. Useful ``meta`` keys:
     ``params`` (parameter count of the default configuration), ``example_kwargs`` (small builder
-    arguments for the conformance kit) and ``example_input`` (the input shape for one tiny forward).
+    arguments for the conformance kit), ``example_input`` (the input shape for one tiny forward) and
+    ``task`` (``"recognition"`` or ``"localization"``).
+
+    The engine trains, tests and predicts with the model through its step protocol
+    (:mod:`action_core.models.steps`): ``training_step(batch) -> {"loss": tensor, ...}`` and
+    ``predict_step(batch)``, plus a ``task`` attribute equal to the registered one. A classifier whose
+    ``forward`` returns logits needs neither method (core's default recognition steps apply); a localizer
+    subclasses :class:`~action_core.models.localizers.BaseLocalizer` and implements both.
     """
 
 

@@ -131,7 +131,9 @@ class _Buildable(ComponentSpec):
 class ModelSpec(_Buildable):
     """``action_register_models``.
 
-    ``task``: what the model does (``action-run train``/``test``/``localize`` choose their workflow by it).
+    ``task``: what the model does, listed without importing it; the built model says the same in its
+    ``task`` attribute, which picks how the engine evaluates it (:mod:`action_core.models.steps`; the
+    conformance kit checks that the two agree).
     ``params``/``trainable_params``: parameter counts of the build with ``params_for`` (e.g.
     ``"num_classes=400"``); the conformance kit checks them, the model zoo page shows them.
     ``input_format``: the layout of one view (``NTCHW`` 2D, ``NCTHW`` 3D, ``NCT`` feature sequences); the
@@ -201,8 +203,8 @@ class MetricSpec(ComponentSpec):
 
 @attrs.frozen(kw_only=True)
 class PresetSpec(ComponentSpec):
-    """``action_register_presets``: a ready-to-run experiment. ``task`` picks the workflow of
-    ``action-run train``/``test``; ``dataset`` is shown by listings and the model zoo; ``weights`` names the
+    """``action_register_presets``: a ready-to-run experiment. ``task`` (what its model does) and ``dataset``
+    are shown by listings and the model zoo (every task trains and tests through the same engine); ``weights`` names the
     published checkpoint the preset reproduces (a name in a registered model's catalogue): the model zoo
     shows its published metrics and the command that tests it."""
 

@@ -310,6 +310,11 @@ def _forward(entry: Entry) -> str | None:
     model = entry.load()(**kwargs)
     if not isinstance(model, torch.nn.Module):
         raise RuntimeError(f"builder returned {type(model).__name__}, not a torch.nn.Module")
+    task = getattr(model, "task", "recognition")
+    if task != entry.spec.task:
+        raise RuntimeError(
+            f"model.task is {task!r} (how the engine evaluates it), registered task={entry.spec.task!r}"
+        )
     if shape is None:
         return "warn: no example_input metadata; forward not checked"
     declared = entry.spec.input_format

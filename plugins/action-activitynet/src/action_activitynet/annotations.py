@@ -1,4 +1,5 @@
-"""ActivityNet v1.3 annotations: the official JSON and MMAction2's BSN/BMN form, read, checked and converted.
+"""ActivityNet v1.3 annotations: the official JSON and MMAction2's BSN/BMN form, read, checked and converted
+into core's :class:`~action_core.api.VideoInfo` records.
 
 Official file: ``{"version", "taxonomy", "database": {<youtube id>: {"subset", "duration", "annotations":
 [{"segment": [t0, t1], "label"}], ...}}}``.
@@ -19,15 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
-
-from action_activitynet.errors import AnnotationError
+from action_core.api import AnnotationError, Segment, VideoInfo
 
 __all__ = [
     "SUBSETS",
-    "Segment",
-    "VideoInfo",
-    "class_names",
     "convert_official",
     "load_annotations",
     "load_official",
@@ -37,48 +33,6 @@ __all__ = [
 
 #: official subset name -> MMAction2 file suffix
 SUBSETS = {"training": "train", "validation": "val", "testing": "test"}
-
-
-@attrs.frozen
-class Segment:
-    """One annotated action: times in seconds and the class name."""
-
-    start: float
-    end: float
-    label: str
-
-
-@attrs.frozen
-class VideoInfo:
-    """One video of the MMAction2 form, checked."""
-
-    name: str
-    duration_second: float
-    duration_frame: int
-    feature_frame: int
-    segments: tuple[Segment, ...]
-    fps: float | None = None
-    rfps: float | None = None
-    subset: str | None = None
-
-    @property
-    def corrected_second(self) -> float:
-        """Seconds covered by whole feature snippets (the span that the features normalise to [0, 1])."""
-        return float(self.feature_frame) / self.duration_frame * self.duration_second
-
-    def to_dict(self) -> dict[str, Any]:
-        """The MMAction2 form of this video."""
-        out: dict[str, Any] = {
-            "duration_second": self.duration_second,
-            "duration_frame": self.duration_frame,
-            "annotations": [{"segment": [s.start, s.end], "label": s.label} for s in self.segments],
-            "feature_frame": self.feature_frame,
-        }
-        if self.fps is not None:
-            out["fps"] = self.fps
-        if self.rfps is not None:
-            out["rfps"] = self.rfps
-        return out
 
 
 def _load_json(path: str | os.PathLike[str]) -> Any:
@@ -319,8 +273,3 @@ def save_annotations(path: str | os.PathLike[str], videos: Mapping[str, Any]) ->
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(data), encoding="utf-8")
     return p
-
-
-def class_names(videos: Mapping[str, VideoInfo]) -> list[str]:
-    """Sorted distinct labels of the annotated segments."""
-    return sorted({s.label for v in videos.values() for s in v.segments})

@@ -23,8 +23,7 @@ from action_activitynet.annotations import (
     load_video_info_csv,
     save_annotations,
 )
-from action_activitynet.errors import AnnotationError
-from action_activitynet.features import FEATURE_EXTENSIONS, find_feature_file, load_features
+from action_core.api import FEATURE_EXTENSIONS, AnnotationError, find_feature_file, load_features
 
 __all__ = ["check_features", "main", "prepare"]
 

@@ -24,13 +24,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from action_bmn.localizer import (
+from action_core.api import (
     BaseLocalizer,
     binary_logistic_regression_loss,
+    bmn_proposals,
+    float32_losses,
+    post_process_proposals,
     temporal_anchors,
     temporal_iop,
 )
-from action_core.api import bmn_proposals, post_process_proposals
 
 __all__ = [
     "BMN",
@@ -327,16 +329,20 @@ class BMN(BaseLocalizer):
             torch.from_numpy(np.stack(ends)).float(),
         )
 
-    def loss(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        """BMN losses of a collated batch (``inputs`` and ``gt_bbox``)."""
+    def training_step(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """BMN losses of a collated batch (``inputs`` and ``gt_bbox``): ``loss`` (optimised), ``tem_loss``,
+        ``pem_reg_loss``, ``pem_cls_loss``; computed in float32 under mixed precision."""
         inputs = batch["inputs"]
         gt_iou_map, gt_start, gt_end = (t.to(inputs.device) for t in self.generate_labels(batch["gt_bbox"]))
         cmap, start, end = self(inputs)
-        return bmn_loss(cmap, start, end, gt_iou_map, gt_start, gt_end, self.bm_mask)
+        with float32_losses(inputs.device):
+            return bmn_loss(
+                cmap.float(), start.float(), end.float(), gt_iou_map, gt_start, gt_end, self.bm_mask
+            )
 
-    def predict(self, batch: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    def predict_step(self, batch: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
         """Proposals in seconds per video: candidate boundaries, fused scores, Soft-NMS, top-k (core)."""
-        cmap, start, end = self(batch["inputs"])
+        cmap, start, end = (t.float() for t in self(batch["inputs"]))
         out = []
         for i, name in enumerate(batch["video_name"]):
             props = bmn_proposals(start[i], end[i], cmap[i])

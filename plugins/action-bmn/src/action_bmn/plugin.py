@@ -59,8 +59,3 @@ def action_register_converters(register) -> None:
 def action_register_presets(register) -> None:
     for name, summary in _PRESETS.items():
         register(name, f"action_bmn:presets/{name}.toml", summary=summary, task="localization")
-
-
-@hookimpl
-def action_register_commands(register) -> None:
-    register("bmn", "action_bmn.cli:main", summary="`bmn train|test|localize`: BMN on feature datasets")

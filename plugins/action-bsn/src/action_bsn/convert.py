@@ -1,8 +1,8 @@
 """MMAction2 BSN checkpoints (TEM and PEM are separate models there) -> this plugin's modules.
 
 Key names are MMAction2's (``conv1..3`` for the TEM, ``fc1``/``fc2`` for the PEM); conversion unwraps
-``state_dict`` and drops ``module.``/``model.`` prefixes. For the :class:`~action_bsn.models.BSN`
-container the keys get a ``tem.``/``pem.`` prefix. Files are read with ``weights_only=True``.
+``state_dict`` and drops ``module.``/``model.`` prefixes (and a ``tem.``/``pem.`` one, or adds it with
+``prefix``). Files are read with ``weights_only=True``.
 """
 
 from __future__ import annotations
@@ -33,25 +33,23 @@ def _convert(
 def convert_mmaction2_tem(
     checkpoint: Checkpoint, *, prefix: str = ""
 ) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """MMAction2 TEM checkpoint -> ``bsn_tem`` keys (``prefix="tem."`` for the BSN container), and the keys
-    no rule mapped."""
+    """MMAction2 TEM checkpoint -> ``bsn_tem`` keys (each with ``prefix``), and the keys no rule mapped."""
     return _convert(checkpoint, _TEM_KEYS, prefix)
 
 
 def convert_mmaction2_pem(
     checkpoint: Checkpoint, *, prefix: str = ""
 ) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """MMAction2 PEM checkpoint -> ``bsn_pem`` keys (``prefix="pem."`` for the BSN container), and the keys
-    no rule mapped."""
+    """MMAction2 PEM checkpoint -> ``bsn_pem`` keys (each with ``prefix``), and the keys no rule mapped."""
     return _convert(checkpoint, _PEM_KEYS, prefix)
 
 
 def load_bsn_weights(
     model: nn.Module, weights: Checkpoint, *, module: str, strict: bool = True
 ) -> ConversionReport:
-    """Load weights into a TEM (``module="tem"``), a PEM (``"pem"``) or a BSN container (``"bsn"``: a
-    toolkit checkpoint holding ``tem.*`` and ``pem.*``)."""
-    converters = {"tem": convert_mmaction2_tem, "pem": convert_mmaction2_pem, "bsn": None}
+    """Load MMAction2 or toolkit weights into a TEM (``module="tem"``) or a PEM (``"pem"``); every
+    mismatch is reported (and raised if strict)."""
+    converters = {"tem": convert_mmaction2_tem, "pem": convert_mmaction2_pem}
     if module not in converters:
-        raise ValueError(f"module must be tem, pem or bsn; got {module!r}")
+        raise ValueError(f"module must be tem or pem; got {module!r}")
     return load_weights(model, weights, converter=converters[module], strict=strict)

@@ -1,5 +1,10 @@
 """BSN (Lin et al., ECCV 2018) modules in MMAction2 1.2.0's form: TEM and PEM (PGM is in :mod:`action_bsn.pgm`).
 
+BSN is trained stage by stage, as in MMAction2: the TEM on the feature dataset, then the (not learned) PGM
+turns the TEM's outputs into candidate proposals and their BSP features, then the PEM on those. Both learned
+modules are core localizers (the engine's step protocol), trained by ``action-run train`` with their own
+presets.
+
 - TEM: three temporal convolutions over (N, C, T) features giving actionness, start and end probabilities
   (N, 3, T); the layer outputs are scaled by ``conv{1,2,3}_ratio`` before the non-linearities (1, 1, 0.01).
 - PEM: a two-layer perceptron on each proposal's 32-d boundary-sensitive feature giving its confidence
@@ -18,19 +23,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from action_bmn.localizer import (
+from action_core.api import (
     BaseLocalizer,
     binary_logistic_regression_loss,
+    bsn_proposals,
+    float32_losses,
+    post_process_proposals,
     temporal_anchors,
     temporal_iop,
 )
-from action_core.api import bsn_proposals, post_process_proposals
 
-__all__ = ["BSN", "PEM", "TEM", "bsn", "bsn_pem", "bsn_tem", "pem_loss"]
+__all__ = ["PEM", "TEM", "bsn_pem", "bsn_tem", "pem_loss"]
 
 
 class TEM(BaseLocalizer):
-    """Temporal evaluation module: ``forward(x)`` (N, C, T) -> (N, 3, T) actionness / start / end."""
+    """Temporal evaluation module: ``forward(x)`` (N, C, T) -> (N, 3, T) actionness / start / end.
+
+    Its predictions are the TEM result rows the PGM reads, not proposals: it has no metric of its own."""
 
     def __init__(
         self,
@@ -92,20 +101,23 @@ class TEM(BaseLocalizer):
             end.append(temporal_iop(amin, amax, (tmax - pad / 2)[None], (tmax + pad / 2)[None]).max(axis=1))
         return tuple(torch.from_numpy(np.stack(x)).float() for x in (act, start, end))  # type: ignore[return-value]
 
-    def loss(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        """``loss_action`` (x ``loss_weight``), ``loss_start``, ``loss_end`` and their sum ``loss``."""
+    def training_step(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """``loss_action`` (x ``loss_weight``), ``loss_start``, ``loss_end`` and their sum ``loss``, computed
+        in float32 under mixed precision."""
         out = self(batch["inputs"])
         targets = [t.to(out.device) for t in self.generate_labels(batch["gt_bbox"])]
-        action, start, end = (
-            binary_logistic_regression_loss(out[:, k], targets[k], self.match_threshold) for k in range(3)
-        )
+        with float32_losses(out.device):
+            out = out.float()
+            action, start, end = (
+                binary_logistic_regression_loss(out[:, k], targets[k], self.match_threshold) for k in range(3)
+            )
         losses = {"loss_action": action * self.loss_weight, "loss_start": start, "loss_end": end}
         losses["loss"] = losses["loss_action"] + start + end
         return losses
 
-    def predict(self, batch: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
+    def predict_step(self, batch: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
         """Per video a (T, 5) array ``[action, start, end, tmin, tmax]`` (MMAction2's TEM result CSV)."""
-        out = self(batch["inputs"]).detach().cpu().numpy()
+        out = self(batch["inputs"]).detach().float().cpu().numpy()
         return [
             (
                 name,
@@ -146,7 +158,10 @@ def pem_loss(
 
 
 class PEM(BaseLocalizer):
-    """Proposal evaluation module: ``forward(x)`` (M, 32) boundary-sensitive features -> (M, 1) confidence."""
+    """Proposal evaluation module: ``forward(x)`` (M, 32) boundary-sensitive features -> (M, 1) confidence.
+
+    Batches are PGM proposal samples (:mod:`action_bsn.dataset`): per video ``inputs`` (M, 32) BSP
+    features, ``label`` (M,) each proposal's reference tIoU, the proposal bounds and scores."""
 
     input_format = "NC"
 
@@ -192,21 +207,22 @@ class PEM(BaseLocalizer):
         r1, r2 = self.ratios
         return torch.sigmoid(r2 * self.fc2(F.relu(r1 * self.fc1(x))))
 
-    def loss(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        """``temporal_iou_loss`` (= ``loss``) over all proposals of the batch (``bsp_feature``,
-        ``reference_temporal_iou``)."""
+    def training_step(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """``temporal_iou_loss`` (= ``loss``) over all proposals of the batch (``inputs``, ``label``)."""
         device = self.fc1.weight.device
-        feats = torch.cat(list(batch["bsp_feature"])).to(device)
-        iou = torch.cat(list(batch["reference_temporal_iou"])).to(device)
-        value = pem_loss(self(feats).reshape(-1), iou, **self.loss_args)
+        feats = torch.cat(list(batch["inputs"])).to(device)
+        iou = torch.cat(list(batch["label"])).to(device)
+        score = self(feats).reshape(-1)
+        with float32_losses(device):
+            value = pem_loss(score.float(), iou.float(), **self.loss_args)
         return {"temporal_iou_loss": value, "loss": value}
 
-    def predict(self, batch: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    def predict_step(self, batch: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
         """Per video: fused score ``pem * tmin_score * tmax_score``, Soft-NMS, top-k proposals in seconds."""
         out = []
         for i, name in enumerate(batch["video_name"]):
-            feats = batch["bsp_feature"][i].to(self.fc1.weight.device)
-            conf = self(feats).reshape(-1).detach().cpu().numpy()
+            feats = batch["inputs"][i].to(self.fc1.weight.device)
+            conf = self(feats).reshape(-1).detach().float().cpu().numpy()
             props = bsn_proposals(
                 batch["tmin"][i], batch["tmax"][i], batch["tmin_score"][i], batch["tmax_score"][i], conf
             )
@@ -222,45 +238,6 @@ class PEM(BaseLocalizer):
                 )
             )
         return out
-
-
-class BSN(nn.Module):
-    """TEM and PEM together (``tem.*`` / ``pem.*`` parameters) with the PGM settings and the PEM recipe.
-
-    BSN is trained stage by stage (``action-run bsn``); this container exists so that one experiment
-    config and one checkpoint describe the whole chain.
-    """
-
-    def __init__(self, tem: TEM, pem: PEM, *, pgm: Mapping[str, Any], pem_recipe: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.tem = tem
-        self.pem = pem
-        self.pgm = dict(pgm)
-        self.pem_recipe = dict(pem_recipe)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The TEM output (N, 3, T); the PEM runs on PGM features, see :mod:`action_bsn.workflow`."""
-        return self.tem(x)
-
-
-_PGM_DEFAULTS = {
-    "peak_threshold": 0.5,
-    "top_k_train": 500,
-    "top_k_test": 1000,
-    "bsp_boundary_ratio": 0.2,
-    "num_sample_start": 8,
-    "num_sample_end": 8,
-    "num_sample_action": 16,
-    "num_sample_interp": 3,
-}
-_PEM_RECIPE = {
-    "epochs": 20,
-    "lr": 0.01,
-    "weight_decay": 1e-5,
-    "milestones": [10],
-    "gamma": 0.1,
-    "batch_size": 16,
-}
 
 
 def bsn_tem(
@@ -318,33 +295,6 @@ def bsn_pem(
         feature_extraction_interval=feature_extraction_interval,
     )
     _maybe_load(model, weights, "pem")
-    return model
-
-
-def bsn(
-    *,
-    num_classes: int = 1,
-    tem: Mapping[str, Any] | None = None,
-    pem: Mapping[str, Any] | None = None,
-    pgm: Mapping[str, Any] | None = None,
-    pem_recipe: Mapping[str, Any] | None = None,
-    weights: str | None = None,
-) -> BSN:
-    """The whole BSN: ``tem``/``pem`` are the kwargs of :func:`bsn_tem`/:func:`bsn_pem`; ``pgm`` the proposal
-    generation settings (``peak_threshold``, ``top_k_train``, ``top_k_test``, ``bsp_boundary_ratio``,
-    ``num_sample_{start,end,action,interp}``); ``pem_recipe`` the PEM training schedule (``epochs``,
-    ``lr``, ``weight_decay``, ``milestones``, ``gamma``, ``batch_size``); the TEM's comes from the config."""
-    _one_class(num_classes)
-    unknown = set(pgm or {}) - set(_PGM_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown pgm settings {sorted(unknown)}; known: {', '.join(_PGM_DEFAULTS)}")
-    model = BSN(
-        bsn_tem(**dict(tem or {})),
-        bsn_pem(**dict(pem or {})),
-        pgm={**_PGM_DEFAULTS, **dict(pgm or {})},
-        pem_recipe={**_PEM_RECIPE, **dict(pem_recipe or {})},
-    )
-    _maybe_load(model, weights, "bsn")
     return model
 
 

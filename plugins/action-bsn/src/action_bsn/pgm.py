@@ -1,32 +1,58 @@
 """BSN's proposal generation module (PGM): candidate proposals from TEM boundaries, and their
-boundary-sensitive proposal (BSP) features, as MMAction2 1.2.0's ``bsn_utils``; plus the on-disk files.
+boundary-sensitive proposal (BSP) features, as MMAction2 1.2.0's ``bsn_utils``; and the step that runs a
+trained TEM over a feature dataset and writes them (``action-run bsn pgm``), the PEM's dataset.
 
-Files (MMAction2's names and headers):
+Files under the output folder (MMAction2's names and headers):
 
 - ``tem_results/<video>.csv``: ``action,start,end,tmin,tmax``, one row per temporal position;
 - ``pgm_proposals/<video>.csv``: ``tmin,tmax,tmin_score,tmax_score,score,match_iou,match_ioa``, best first;
-- ``pgm_features/<video>.npy``: (M, num_sample_action + num_sample_start + num_sample_end) float.
+- ``pgm_features/<video>.npy``: (M, num_sample_action + num_sample_start + num_sample_end) float;
+- ``anno_<split>.json``: the videos of each split of the TEM's config, MMAction2 form (timing and ground
+  truth), and ``pgm.json``: the settings the proposals were generated with.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from action_activitynet.annotations import VideoInfo
-from action_activitynet.errors import AnnotationError
-from action_bmn.localizer import temporal_iop, temporal_iou_1d
+from action_core.api import AnnotationError, VideoInfo, temporal_iop, temporal_iou_1d
 
 __all__ = [
+    "PGM_DEFAULTS",
     "PROPOSAL_HEADER",
     "TEM_HEADER",
     "bsp_features",
     "candidate_proposals",
+    "generate_proposals",
     "read_csv_table",
     "write_csv_table",
 ]
+
+#: MMAction2's bsn_pgm_400x100 settings: candidate peaks, proposals kept per video (training / testing
+#: videos) and the BSP feature sampling (16 + 8 + 8 = the PEM's 32 inputs)
+PGM_DEFAULTS: dict[str, Any] = {
+    "peak_threshold": 0.5,
+    "top_k_train": 500,
+    "top_k_test": 1000,
+    "bsp_boundary_ratio": 0.2,
+    "num_sample_start": 8,
+    "num_sample_end": 8,
+    "num_sample_action": 16,
+    "num_sample_interp": 3,
+}
+_BSP_KEYS = (
+    "bsp_boundary_ratio",
+    "num_sample_start",
+    "num_sample_end",
+    "num_sample_action",
+    "num_sample_interp",
+)
 
 TEM_HEADER = "action,start,end,tmin,tmax"
 PROPOSAL_HEADER = "tmin,tmax,tmin_score,tmax_score,score,match_iou,match_ioa"
@@ -155,3 +181,68 @@ def bsp_features(
     ends = windowed(tmax - length * bsp_boundary_ratio, tmax + length * bsp_boundary_ratio, num_sample_end)
     inside = windowed(tmin, tmax, num_sample_action)
     return np.concatenate([inside, starts, ends], axis=1)
+
+
+def _write_video_proposals(
+    video: VideoInfo,
+    tem: np.ndarray,
+    out: Path,
+    *,
+    temporal_scale: int,
+    top_k: int,
+    settings: Mapping[str, Any],
+) -> None:
+    props = candidate_proposals(
+        tem, video, temporal_scale=temporal_scale, peak_threshold=settings["peak_threshold"]
+    )
+    path = write_csv_table(out / "pgm_proposals" / f"{video.name}.csv", props, PROPOSAL_HEADER)
+    # features are computed from the proposals as written (float32 after the CSV round trip), as MMAction2
+    stored = read_csv_table(path, header=PROPOSAL_HEADER, video=video.name)
+    features = bsp_features(tem, stored, top_k=top_k, **{k: settings[k] for k in _BSP_KEYS})
+    np.save(out / "pgm_features" / f"{video.name}.npy", features)
+
+
+def generate_proposals(
+    tem_results: Mapping[str, np.ndarray],
+    splits: Sequence[tuple[str, Sequence[VideoInfo], bool]],
+    out: str | os.PathLike[str],
+    *,
+    temporal_scale: int,
+    settings: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the TEM results, the PGM proposals and BSP features of every video, and each split's videos.
+
+    ``tem_results``: ``{video: (T, 5) TEM rows}``; ``splits``: ``(split name, videos, is_training)`` per
+    role of the config (a training role keeps ``top_k_train`` proposals per video, the others
+    ``top_k_test``; a video in several keeps the larger number; ``anno_<split name>.json`` lists the videos
+    of every role with that split). ``settings`` update :data:`PGM_DEFAULTS`. Returns the output folder.
+    """
+    unknown = set(settings or {}) - set(PGM_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown PGM settings {sorted(unknown)}; known: {', '.join(PGM_DEFAULTS)}")
+    settings = {**PGM_DEFAULTS, **dict(settings or {})}
+    folder = Path(out)
+    (folder / "pgm_features").mkdir(parents=True, exist_ok=True)
+    top_k: dict[str, int] = {}
+    videos: dict[str, VideoInfo] = {}
+    listings: dict[str, dict[str, Any]] = {}
+    for split, split_videos, training in splits:
+        for video in split_videos:
+            k = settings["top_k_train"] if training else settings["top_k_test"]
+            top_k[video.name] = max(k, top_k.get(video.name, 0))
+            videos[video.name] = video
+            listings.setdefault(split, {})[video.name] = video.to_dict()
+    for name, video in videos.items():
+        if name not in tem_results:
+            raise ValueError(f"no TEM result for video {name!r}; the TEM ran on another dataset")
+        write_csv_table(folder / "tem_results" / f"{name}.csv", tem_results[name], TEM_HEADER)
+        tem = read_csv_table(folder / "tem_results" / f"{name}.csv", header=TEM_HEADER, video=name)
+        _write_video_proposals(
+            video, tem, folder, temporal_scale=temporal_scale, top_k=top_k[name], settings=settings
+        )
+    for split, listing in listings.items():
+        (folder / f"anno_{split}.json").write_text(json.dumps(listing, indent=1), encoding="utf-8")
+    (folder / "pgm.json").write_text(
+        json.dumps({"temporal_scale": temporal_scale, **settings}, indent=1), encoding="utf-8"
+    )
+    return folder

@@ -19,8 +19,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from action_activitynet.annotations import Segment
-from action_activitynet.errors import AnnotationError
+from action_core.api import AnnotationError, Segment
 
 __all__ = [
     "AMBIGUOUS",

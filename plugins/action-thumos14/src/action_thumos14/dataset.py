@@ -1,4 +1,4 @@
-"""THUMOS14 feature dataset (localization samples, see action-activitynet's README) and its builder.
+"""THUMOS14 feature dataset (core's localization samples, :mod:`action_core.api`) and its builder.
 
 Layout under ``root`` (each piece can also be given explicitly)::
 
@@ -22,9 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from action_activitynet.annotations import VideoInfo
-from action_activitynet.dataset import LocalizationFeatureDataset, _check_pipeline
-from action_activitynet.errors import AnnotationError
+from action_core.api import (
+    AnnotationError,
+    LocalizationFeatureDataset,
+    VideoInfo,
+    check_localization_pipeline,
+)
 from action_thumos14.annotations import AMBIGUOUS, THUMOS14_CLASSES, load_durations, read_temporal_annotations
 
 __all__ = ["Thumos14FeatureDataset", "build", "example", "video_infos"]
@@ -58,7 +61,7 @@ def video_infos(
 
 
 class Thumos14FeatureDataset(LocalizationFeatureDataset):
-    """:class:`~action_activitynet.dataset.LocalizationFeatureDataset` over THUMOS14 with Ambiguous
+    """Core's :class:`~action_core.api.LocalizationFeatureDataset` over THUMOS14 with Ambiguous
     segments kept aside for evaluation."""
 
     def __init__(
@@ -113,7 +116,7 @@ def build(
     fps: float = 30.0,
 ) -> Thumos14FeatureDataset:
     """THUMOS14 feature dataset of ``split`` (``val``: the usual training set, or ``test``)."""
-    _check_pipeline(pipeline)
+    check_localization_pipeline(pipeline)
     subset = {"validation": "val", "train": "val"}.get(split, split)
     if subset not in _ANNOTATION_DIRS:
         raise ValueError(f"THUMOS14 splits are val (train on it) and test; got {split!r}")

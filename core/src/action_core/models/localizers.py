@@ -1,10 +1,9 @@
-"""Localizer interface and the pieces BMN and BSN share: anchor overlaps and the boundary logistic loss.
+"""The temporal action localizer base class, and the target and loss pieces BMN and BSN share.
 
-Core has no localizer base class yet; :class:`BaseLocalizer` lives here and action-bsn imports it.
-
-A localizer works on collated batches of localization samples (see action-activitynet's README):
-``batch["inputs"]`` (N, C, T) features, ``batch["gt_bbox"]`` a list of (K_i, 2) normalised segments,
-``batch["video_name"]`` and the timing fields ``duration_second``/``duration_frame``/``feature_frame``.
+A localizer works on collated batches of localization samples (:mod:`action_core.data.localization`):
+``batch["inputs"]`` (N, C, T) snippet features, ``batch["gt_bbox"]`` a list of (K_i, 2) segments normalised
+to [0, 1], ``batch["video_name"]`` and the timing fields ``duration_second`` / ``duration_frame`` /
+``feature_frame``. The engine drives it through the step protocol of :mod:`action_core.models.steps`.
 """
 
 from __future__ import annotations
@@ -19,31 +18,33 @@ from torch import nn
 __all__ = [
     "BaseLocalizer",
     "binary_logistic_regression_loss",
+    "temporal_anchors",
     "temporal_iop",
     "temporal_iou_1d",
-    "temporal_anchors",
 ]
 
 
 class BaseLocalizer(nn.Module):
-    """A temporal action localizer.
+    """A temporal action localizer (``task = "localization"``).
 
-    Subclasses implement ``forward(inputs)`` (raw network outputs), ``loss(batch)`` (a dict of scalar
-    tensors whose ``"loss"`` entry is optimised) and ``predict(batch)`` (per video, ``(video_name, result)``
-    where ``result`` is a list of ``{"segment": [t0, t1] seconds, "score"}`` proposals or, for
-    intermediate modules like BSN's TEM, an array).
+    Subclasses implement ``forward(inputs)`` (the raw network outputs), ``training_step(batch)`` (a dict of
+    scalar tensors whose ``"loss"`` entry is optimised; the others are logged) and ``predict_step(batch)``
+    (per video ``(video_name, result)``: a list of ``{"segment": [t0, t1] seconds, "score"}`` proposals or,
+    for an intermediate stage such as BSN's TEM, an array).
     """
 
+    #: evaluated with the localization metrics on the dataset's ground truth
+    task = "localization"
     #: layout of ``inputs``: N samples, C feature channels, T temporal positions
     input_format = "NCT"
 
-    def loss(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    def training_step(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         """Training losses of one collated batch; ``"loss"`` is the total."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement training_step(batch)")
 
-    def predict(self, batch: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    def predict_step(self, batch: Mapping[str, Any]) -> list[tuple[str, Any]]:
         """Per-video predictions of one collated batch."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement predict_step(batch)")
 
 
 def temporal_anchors(
