@@ -75,7 +75,10 @@ def tests(session: nox.Session, dist: str) -> None:
     """One distribution's tests with only core, itself and its declared dependencies, from the wheelhouse."""
     path = DISTS[dist]
     target = f"{dist}[test]" if "test" in DEV.extras(path) else dist
-    fresh = ["--reinstall-package", dist] if session.venv_backend == "uv" else ["--force-reinstall"]
+    # Our distributions always come from this wheelhouse, never from a cache of an earlier build of the same
+    # version (uv caches wheels by name and version).
+    ours = [a for name in DISTS for a in ("--reinstall-package", name, "--refresh-package", name)]
+    fresh = ours if session.venv_backend == "uv" else ["--force-reinstall"]
     session.install(*LOCK, "--find-links", str(WHEELHOUSE), *fresh, target, "pytest", "pytest-xdist")
     workers = ["-n", "2"] if dist == "action-core" else []  # the one suite big enough to gain from it
     session.run(
