@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,11 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_model_from_source(
-    source: str, *, overrides: list[str] = (), num_classes: int | None = None, checkpoint: str | None = None
+    source: str,
+    *,
+    overrides: Sequence[str] = (),
+    num_classes: int | None = None,
+    checkpoint: str | None = None,
 ) -> Any:
     """A model from a model name, a preset/config (``[model]`` table) or a training checkpoint."""
     import action_core as ac

@@ -53,6 +53,7 @@ def reencode_video(job: EncodeJob) -> EncodeResult:
             h, w = resized_size(inp.codec_context.height, inp.codec_context.width, job.short_side)
             h, w = h - h % 2, w - w % 2  # 4:2:0 chroma needs even sizes
             out = dst.add_stream(job.codec, rate=rate)
+            assert isinstance(out, av.VideoStream)
             out.width, out.height, out.pix_fmt = w, h, "yuv420p"
             out.gop_size = job.gop
             if job.codec == "libx264":
