@@ -23,21 +23,21 @@ num_segments = 2
 [model.backbone]
 type = "tiny_two_stage"   # from action-tinybone, the third party
 num_segments = 2
-widths = [8, 16]
+widths = [32, 64]
 
 [model.neck]
 type = "tpn"              # from action-tpn, first party
-in_channels = [8, 16]
-channels = 8
+in_channels = [32, 64]
+channels = 32             # TPN's grouped convolutions need multiples of 32
 temporal_scales = [2, 2]
-mid_channels = [8, 8]
-fusion_channels = 16
-out_channels = 16
+mid_channels = [32, 32]
+fusion_channels = 64
+out_channels = 64
 aux_classes = 2
 
 [model.head]
 type = "i3d_head"         # from action-core
-in_channels = 16
+in_channels = 64
 dropout_ratio = 0.0
 
 [data]
