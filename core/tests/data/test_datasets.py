@@ -172,7 +172,6 @@ def test_list_dataset_builders(media, tmp_path) -> None:
         video_list("bad", root=str(root), pipeline=TEST_2D, test_mode=True, classes=["a", "b"])
 
 
-
 def test_list_builders_need_labels_to_train_and_rows_to_read(media, tmp_path) -> None:
     from action_core.data import AnnotationError
     from action_core.data.builders import rawframe_list, slowfast_list, video_list
@@ -187,8 +186,9 @@ def test_list_builders_need_labels_to_train_and_rows_to_read(media, tmp_path) ->
         lambda **kw: video_list("half", root=str(root), pipeline=TEST_2D, **kw),
         lambda **kw: rawframe_list("half_frames", root=str(root), pipeline=TEST_2D, **kw),
         lambda **kw: slowfast_list("half", root=str(root), pipeline=TEST_2D, **kw),
-        lambda **kw: build_from_list(root / "half.txt", root=root, modality="video", pipeline=TEST_2D,
-                                     classes=["a", "b"], **kw),  # fmt: skip
+        lambda **kw: build_from_list(
+            root / "half.txt", root=root, modality="video", pipeline=TEST_2D, classes=["a", "b"], **kw
+        ),
     ]
     for build in builders:
         assert len(build(test_mode=True)) == 2  # an unlabelled test list is fine
