@@ -182,7 +182,8 @@ class VideoReader:
     def _open_container(self) -> None:
         if self._container is not None:
             self._container.close()
-        self._container = av.open(self.path, timeout=self.timeout)
+        # Metadata is decoded leniently: a title in Latin-1 must not make a readable video unreadable.
+        self._container = av.open(self.path, timeout=self.timeout, metadata_errors="replace")
         if not self._container.streams.video:
             raise VideoDecodeError(
                 f"{self.path!r} has no video stream (not a video, or truncated before its index)",
