@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "flops": ("action_core.cli.tools:flops_main", "parameters and FLOPs of a model, per module"),
     "export": ("action_core.cli.tools:export_main", "export a model to ONNX or TorchScript, verified"),
+    "convert": (
+        "action_core.cli.convert:main",
+        "a foreign or pickled checkpoint as a plain state-dict file (safe to load)",
+    ),
     "bench": ("action_core.cli.bench:main", "clips/s of the data pipeline; s/iter of training and inference"),
 }
 
