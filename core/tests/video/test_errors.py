@@ -121,3 +121,16 @@ def test_metadata_that_is_not_utf8_does_not_stop_reading(tmp_path, ext):
     with VideoReader(path) as r:
         assert r.num_frames == 6
         assert np.array_equal(r.get_frames([5], layout="THWC")[0].numpy(), last)
+
+
+def test_a_stream_no_decoder_knows_is_a_media_error(tmp_path):
+    # Found by fuzzing: a damaged sample description left the stream without a codec, and the reader failed
+    # with a bare AttributeError on the missing codec context.
+    good = write_video(str(tmp_path / "good.mp4"), n=6)
+    data = (tmp_path / "good.mp4").read_bytes()
+    assert b"avc1" in data
+    (tmp_path / "nocodec.mp4").write_bytes(data.replace(b"avc1", b"qqqq"))
+    with pytest.raises(VideoDecodeError, match="no decoder") as e:
+        VideoReader(tmp_path / "nocodec.mp4")
+    assert e.value.cause == "undecodable" and e.value.path.endswith("nocodec.mp4")
+    assert VideoReader(good).num_frames == 6

@@ -192,6 +192,14 @@ class VideoReader:
             )
         self._stream = self._container.streams.video[0]
         cc = self._stream.codec_context
+        if cc is None:
+            tag = getattr(self._stream, "codec_tag", "") or "unknown"
+            raise VideoDecodeError(
+                f"{self.path!r}: no decoder for its video stream (codec tag {tag!r}); the file is damaged, or "
+                "its codec is not in this FFmpeg build",
+                path=self.path,
+                cause="undecodable",
+            )
         if self.num_threads > 1:
             cc.thread_type = "AUTO"
             cc.thread_count = self.num_threads
