@@ -154,3 +154,16 @@ def test_every_bad_row_can_be_collected_instead_of_raised(tmp_path: Path) -> Non
     assert [e.line for e in errors] == [2, 3, 4]
     empty = _write(tmp_path, "", "empty.txt")
     assert parse_video_list(empty, on_error=errors.append) == [] and errors[-1].line is None
+
+
+def test_label_maps_that_cannot_be_read_are_annotation_errors(tmp_path: Path) -> None:
+    from action_core.data.builders import video_list
+    from action_core.datasets.building import read_classes_file
+
+    _write(tmp_path, "a.mp4 0\n", "train.txt")
+    (tmp_path / "latin1.txt").write_bytes("caf\u00e9\n".encode("latin-1"))
+    for classes in ("latin1.txt", "missing.txt", "."):
+        with pytest.raises(AnnotationError):
+            video_list("train", root=str(tmp_path), pipeline=[], test_mode=True, classes=classes)
+        with pytest.raises(AnnotationError):
+            read_classes_file(tmp_path / classes)

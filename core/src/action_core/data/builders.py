@@ -33,6 +33,10 @@ def _classes(root: str, classes: Sequence[str] | str | None) -> list[str] | None
         return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
     except FileNotFoundError as e:
         raise AnnotationError("label map not found; check 'classes' and the data root", path=str(path)) from e
+    except UnicodeDecodeError as e:
+        raise AnnotationError(f"the label map is not UTF-8 text ({e.reason})", path=str(path)) from e
+    except OSError as e:
+        raise AnnotationError(f"cannot read the label map: {e.strerror or e}", path=str(path)) from e
 
 
 def video_list(

@@ -163,8 +163,15 @@ def build_from_list(
 
 def read_classes_file(path: str | os.PathLike[str]) -> list[str]:
     """Class names from a file with one name per line (line ``i`` is label ``i``)."""
-    with open(path, encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
+    from action_core.data.lists import AnnotationError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip()]
+    except UnicodeDecodeError as e:
+        raise AnnotationError(f"the class list is not UTF-8 text ({e.reason})", path=os.fspath(path)) from e
+    except OSError as e:
+        raise AnnotationError(f"cannot read the class list: {e.strerror or e}", path=os.fspath(path)) from e
 
 
 def build_dataset(
