@@ -129,6 +129,10 @@ def test_unreadable_sources_are_one_line(tmp_path: Path, capsys, content: bytes)
         assert main(["convert", str(src), "--out", str(tmp_path / "o.pth"), *extra]) == 2
         err = capsys.readouterr().err
         assert len(_error_lines(err)) == 1 and "Traceback" not in err and "bad.pth" in err
+    src.write_bytes(b"plain text, not a checkpoint\n")
+    assert main(["convert", str(src), "--out", str(tmp_path / "o.pth"), "--trust-pickle"]) == 2
+    err = capsys.readouterr().err
+    assert "not a PyTorch checkpoint" in err and "warning" not in err  # nothing is unpickled
     assert main(["convert", str(tmp_path / "missing.pth"), "--out", str(tmp_path / "o.pth")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "o.pth").exists()

@@ -100,6 +100,11 @@ def read_source(path: Path, *, trust_pickle: bool) -> Mapping[str, Any]:
     except CheckpointError as e:
         if not isinstance(e.__cause__, pickle.UnpicklingError):
             raise
+        if not _looks_like_torch_file(path):
+            raise CheckpointError(
+                f"{str(path)!r} is not a PyTorch checkpoint (neither torch.save's zip format nor a pickle); "
+                "check the path"
+            ) from e
         if not trust_pickle:
             raise CheckpointError(
                 f"{str(path)!r} holds pickled Python objects besides tensors and plain values, and unpickling "
@@ -125,6 +130,15 @@ def read_source(path: Path, *, trust_pickle: bool) -> Mapping[str, Any]:
             f"{str(path)!r} holds a {type(loaded).__name__}, not a checkpoint dict or a model; nothing to convert"
         )
     return {k: v.state_dict() if isinstance(v, nn.Module) else v for k, v in loaded.items()}
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    """torch.save writes a zip archive (or, before PyTorch 1.6, a pickle starting with the PROTO opcode)."""
+    import zipfile
+
+    with open(path, "rb") as f:
+        head = f.read(2)
+    return zipfile.is_zipfile(path) or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 def _plain(value: Any) -> bool:
