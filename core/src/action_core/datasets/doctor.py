@@ -99,7 +99,9 @@ class DoctorReport:
                 continue
             lines.append(f"  {kind}: {len(found)}")
             for f in found[:10]:
-                lines.append(f"    {f.where + ': ' if f.where else ''}{f.path}: {f.detail}")
+                # A row or list finding is about the list, which its "where" already names.
+                what = "" if kind in ("bad_row", "empty_list") else f"{f.path}: "
+                lines.append(f"    {f.where + ': ' if f.where else ''}{what}{f.detail}")
         if not self.faults:
             lines.append("  no problems found")
         titles = {
@@ -199,9 +201,9 @@ def items_from_list(
 
     def refused(error: AnnotationError) -> None:
         if error.line is None:
-            faults.append(Fault(path, "empty_list", str(error), name))
+            faults.append(Fault(path, "empty_list", str(error).removeprefix(f"{error.path}: "), name))
             return
-        detail = str(error).split(": ", 1)[1]  # the message without "file:line: "
+        detail = str(error).removeprefix(f"{error.path}:{error.line}: ")
         faults.append(Fault(path, "bad_row", detail, f"{name}:{error.line}"))
 
     options = dict(prefix=base, multi_label=multi_label, labelled=labelled, on_error=refused)

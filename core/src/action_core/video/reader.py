@@ -193,10 +193,9 @@ class VideoReader:
         self._stream = self._container.streams.video[0]
         cc = self._stream.codec_context
         if cc is None:
-            tag = getattr(self._stream, "codec_tag", "") or "unknown"
             raise VideoDecodeError(
-                f"{self.path!r}: no decoder for its video stream (codec tag {tag!r}); the file is damaged, or "
-                "its codec is not in this FFmpeg build",
+                f"{self.path!r}: no decoder for its video stream; the file is damaged, or its codec is not in "
+                "this FFmpeg build",
                 path=self.path,
                 cause="undecodable",
             )
