@@ -88,6 +88,25 @@ def _tiny_video(bench: Bench) -> list[str]:
     return _predict(clip, bench, "--config", str(config))
 
 
+def _tiny_video_in_training(bench: Bench) -> list[str]:
+    # Read in a DataLoader worker: the error arrives wrapped with the worker's traceback in its message.
+    write_video(bench.root / "tiny.mp4", num_frames=8, width=16, height=16)
+    _write(bench.root / "train.txt", "good.mp4 0\ntiny.mp4 1\n")
+    config = _write(bench.box / "crop56.toml", tomli_w.dumps(_crop56(bench)))
+    return ["train", str(config), "--work-dir", str(bench.box / "work"), "--device", "cpu"]
+
+
+def _crop56(bench: Bench) -> dict:
+    cfg = experiment(str(bench.root))
+    for split in ("train", "val", "test"):
+        pipeline = [step for step in TEST_PIPELINE if step["type"] != "Resize"]
+        pipeline[-2] = {"type": "CenterCrop", "crop_size": 56}
+        cfg["data"][split]["pipeline"] = pipeline
+    cfg["data"]["workers"] = 1
+    cfg["data"]["batch_size"] = 1
+    return cfg
+
+
 def _no_decoder(bench: Bench) -> list[str]:
     data = bench.clip.read_bytes()
     return _predict(_write(bench.box / "nocodec.mp4", data.replace(b"avc1", b"qqqq")), bench)
@@ -242,6 +261,12 @@ CASES = [
     Case("video-folder", lambda b: _predict(b.box, b), 2, r"is a directory, not a video file"),
     Case("video-no-decoder", _no_decoder, 2, r"no decoder for its video stream"),
     Case("video-smaller-than-crop", _tiny_video, 2, r"tiny.mp4'?: CenterCrop 56x56 exceeds the 16x16 clip"),
+    Case(
+        "video-smaller-than-crop-training",
+        _tiny_video_in_training,
+        2,
+        r"error: .*train.txt:\d: '.*\.mp4': CenterCrop 56x56 exceeds the \d+x\d+ clip; resize first$",
+    ),
     Case(
         "video-damaged-mid-file",
         _mid_file_damage,
