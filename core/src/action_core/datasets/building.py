@@ -147,17 +147,19 @@ def build_from_list(
     prefix = os.fspath(data_prefix) if data_prefix is not None else os.fspath(root)
     num_classes = len(classes) or None
     common = dict(test_mode=test_mode, multi_label=multi_label, classes=list(classes), **dataset_args)
-    parse = dict(multi_label=multi_label, num_classes=num_classes, labelled=not test_mode)
-    if labelled is not None:
-        parse["labelled"] = labelled
+    needs_labels = not test_mode if labelled is None else labelled
     if modality == "rawframes":
-        frames = parse_rawframe_list(ann_file, prefix=prefix, **parse)
+        frames = parse_rawframe_list(
+            ann_file, prefix=prefix, multi_label=multi_label, num_classes=num_classes, labelled=needs_labels
+        )
         return RawframeDataset(
             frames, pipeline, filename_tmpl=frame_template, start_index=frame_start_index, **common
         )
     if modality != "video":
         raise ValueError(f"modality must be 'video' or 'rawframes', got {modality!r}")
-    videos = parse_video_list(ann_file, prefix=prefix, **parse)
+    videos = parse_video_list(
+        ann_file, prefix=prefix, multi_label=multi_label, num_classes=num_classes, labelled=needs_labels
+    )
     return VideoDataset(videos, pipeline, **common)
 
 
