@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from colourparts import CLASSES, ColourRecognizer, config_dict, save_colour_checkpoint, write_colour_video
 
-from action_core.api import ExperimentConfig, Inferencer
-from action_core.apps.timeline import (
-    SCHEMA,
+from action_core.api import (
+    TIMELINE_SCHEMA,
+    ExperimentConfig,
+    Inferencer,
+    MediaError,
     auto_views,
-    cell_bounds,
     default_window,
     find_segments,
     make_timeline,
@@ -26,8 +27,8 @@ from action_core.apps.timeline import (
     smooth_scores,
     write_timeline_video,
 )
+from action_core.apps.timeline import cell_bounds
 from action_core.errors import ConfigError
-from action_core.video import MediaError
 
 
 def make_inferencer() -> Inferencer:
@@ -143,7 +144,7 @@ def test_timeline_finds_where_each_colour_is_shown(tmp_path: Path, rgb_video: Pa
     assert timeline.with_segments(thresholds=[1.0, 1.0, 1.0]).segments == ()
 
     document = timeline.to_dict(scores=True)
-    assert document["schema"] == SCHEMA == "action-timeline/1"
+    assert document["schema"] == TIMELINE_SCHEMA == "action-timeline/1"
     assert document["video"] == {"source": str(rgb_video), "fps": 10.0, "duration": 9.0, "frames": 90}
     assert document["window"] == {"frames": 10, "stride_frames": 2, "seconds": 1.0, "stride_seconds": 0.2}
     assert document["segmentation"] == {"threshold": 0.5, "merge_gap": 0.5, "min_length": 0.0}

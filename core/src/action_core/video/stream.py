@@ -165,6 +165,8 @@ class FrameStream:
         self.frames_read = 0
         self._reformatter = VideoReformatter()
         self._closed = False
+        self._lock = threading.Lock()
+        self._reader: int | None = None  # the thread iterating, which closes the input when asked to
 
     def _open_error(self, e: BaseException) -> MediaError:
         import av
@@ -196,8 +198,24 @@ class FrameStream:
         first_pts: int | None = None
         start_wall: float | None = None
         index = 0
+        frames = self._container.decode(self._stream)
         try:
-            for frame in self._container.decode(self._stream):
+            while True:
+                with self._lock:
+                    if self._closed:
+                        return
+                    self._reader = threading.get_ident()  # reading: close() from elsewhere must wait
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    return
+                finally:
+                    with self._lock:
+                        self._reader = None
+                        if self._closed:
+                            self._container.close()  # asked to close during the read
+                if self._closed:
+                    return
                 if frame.pts is not None and first_pts is None:
                     first_pts = frame.pts
                 if frame.pts is not None and first_pts is not None:
@@ -256,10 +274,16 @@ class FrameStream:
         return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
     def close(self) -> None:
-        """Close the input (a read in progress on another thread ends)."""
-        if not self._closed:
+        """Close the input; iteration stops at the next frame. Called while another thread is inside a
+        read, the input is closed by that thread as soon as the read ends (within ``timeout`` seconds at
+        worst): freeing it under a running read would crash FFmpeg."""
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            self._container.close()
+            if self._reader is None or self._reader == threading.get_ident():
+                self._container.close()
+            # else: a read is in progress on another thread; that thread closes the input when it ends
 
     def __enter__(self) -> FrameStream:
         return self
