@@ -92,7 +92,8 @@ class FrameStream:
         threads: decoder threads (0: FFmpeg's choice). Frame threading delays each frame by a few frames,
             so live sources decode with slice threads only.
         format: the input format when FFmpeg cannot guess it (``v4l2``, ``dshow``, ``mpegts``...).
-        options: extra FFmpeg options for the input (e.g. ``{"rtsp_transport": "tcp"}``).
+        options: extra FFmpeg options for the input (e.g. ``{"rtsp_transport": "tcp"}``); network
+            streams are probed for 1 s (``analyzeduration`` 1000000) unless given here.
     """
 
     def __init__(
@@ -122,9 +123,13 @@ class FrameStream:
                 path=url,
                 cause="missing",
             )
+        options = dict(options or {})
+        if self.is_network:
+            # FFmpeg probes 5 s of a stream before the first frame; a live source starts after 1 s.
+            options.setdefault("analyzeduration", "1000000")
         try:
             self._container = av.open(
-                url, format=format or guessed, options=options or {}, timeout=(self.timeout, self.timeout)
+                url, format=format or guessed, options=options, timeout=(self.timeout, self.timeout)
             )
         except av.error.ExitError as e:
             raise StreamError(
