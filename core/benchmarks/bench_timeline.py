@@ -9,7 +9,7 @@ class overlaps it with tIoU >= 0.5. Also prints the precision (timeline segments
     .venv/bin/python core/benchmarks/bench_timeline.py segments work_dirs/demo/tsm_r18_synthetic/best.pth
 
 ``memory``: a 10-minute and a 60-minute 340x256 25 fps H.264 video (FFmpeg's testsrc2 pattern; the 60-minute
-one is the 10-minute one remuxed six times, no re-encoding) each go through ``make_timeline`` (as ``action-run
+one is the 10-minute one remuxed six times, no re-encoding; ``--minutes`` / ``--times`` change both) each go through ``make_timeline`` (as ``action-run
 timeline`` runs it) in a child process of its own (``_timeline_child.py``); prints each run's peak RSS (the
 child's ru_maxrss), windows and windows/s, and the ratio of the peaks.
 
@@ -127,13 +127,15 @@ def repeat_video(src: Path, dst: Path, times: int) -> None:
 def memory_main(args: argparse.Namespace) -> None:
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench_timeline_"))
     work.mkdir(parents=True, exist_ok=True)
-    short, long = work / "ten_minutes.mp4", work / "sixty_minutes.mp4"
+    minutes, times = args.minutes, args.times
+    short = work / f"{minutes:g}_minutes.mp4"
+    long = work / f"{minutes * times:g}_minutes.mp4"
     if not short.exists():
         start = time.perf_counter()
-        make_test_video(short, 10)
+        make_test_video(short, minutes)
         print(f"made {short.name} in {time.perf_counter() - start:.0f} s")
     if not long.exists():
-        repeat_video(short, long, 6)
+        repeat_video(short, long, times)
     runner = Path(__file__).with_name("_timeline_child.py")
     rows = []
     for video in (short, long):
@@ -156,7 +158,7 @@ def memory_main(args: argparse.Namespace) -> None:
             flush=True,
         )
     ratio = rows[1][2] / rows[0][2]
-    print(f"peak RSS 60 min / 10 min: {ratio:.3f} (bar: <= 1.10)")
+    print(f"peak RSS {minutes * times:g} min / {minutes:g} min: {ratio:.3f} (bar: <= 1.10)")
 
 
 def main() -> None:
@@ -170,6 +172,10 @@ def main() -> None:
     mem = sub.add_parser("memory", help="peak RSS on a 10- and a 60-minute video")
     mem.add_argument("checkpoint")
     mem.add_argument("--stride", default="2s")
+    mem.add_argument("--minutes", type=float, default=10.0, help="length of the shorter video")
+    mem.add_argument(
+        "--times", type=int, default=6, help="the longer video is the shorter one this many times"
+    )
     mem.add_argument("--work-dir", help="keep the videos here (default: a new temporary folder)")
     args = parser.parse_args()
     segments_main(args) if args.what == "segments" else memory_main(args)
