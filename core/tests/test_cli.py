@@ -189,3 +189,12 @@ def test_info_names_both_plugins_of_a_shared_name(make_plugin, site_dir, capsys)
     assert main(["info", "twin_net"]) == 2
     err = capsys.readouterr().err
     assert "registered by several plugins" in err and "'one'" in err and "'two'" in err
+
+
+@pytest.mark.parametrize("kind", ["loss", "losses", "models", "backbones", "Heads"])
+def test_list_accepts_singular_and_plural_kinds(kind):
+    from action_core.registry import KINDS, normalize_kind
+
+    assert normalize_kind(kind) in KINDS
+    with pytest.raises(Exception, match="kinds are"):
+        normalize_kind(kind + "x")
