@@ -372,6 +372,22 @@ class Inferencer:
             options["classes"] = list(categories) if isinstance(categories, Sequence) else None
         return cls(model, cfg, source=name, **options)
 
+    def with_views(self, views: str | None) -> Inferencer:
+        """The same model (shared, not copied) with the test pipeline's views replaced (``None``: the test
+        pipeline as configured)."""
+        import copy
+
+        from action_core.data.pipeline import build_pipeline
+        from action_core.engine.inference import apply_views
+
+        other = copy.copy(self)
+        steps = self.cfg.data.test.pipeline
+        other.views = views
+        other.pipeline_steps = apply_views(steps, views) if views is not None else [dict(s) for s in steps]
+        other.pipeline = build_pipeline(other.pipeline_steps)
+        other.short_side = other.pipeline.media_options.get("short_side")
+        return other
+
     # -- predicting ----------------------------------------------------------------------------------
 
     def predict(self, inputs: Any, *, top_k: int | None = None, features: bool = False) -> Any:
