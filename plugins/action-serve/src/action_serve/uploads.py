@@ -27,7 +27,9 @@ FIELD = "file"
 
 _OVERHEAD = 64 * 1024  # multipart headers and boundaries around the file, at most
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
-_QUOTED = re.compile(rb'filename="((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+# Browsers percent-encode quotes and line breaks in file names and escape nothing with backslashes (HTML's
+# form encoding), so a backslash in a name is the name's own character.
+_QUOTED = re.compile(rb'filename="([^"]*)"', re.IGNORECASE)
 _STARRED = re.compile(rb"filename\*=([\w!#$&+.^`|~-]*)'[\w-]*'([^;\s]*)", re.IGNORECASE)
 _PLAIN = re.compile(rb"filename=([^\";\s]+)", re.IGNORECASE)
 _NAME = re.compile(rb'\bname="([^"]*)"|\bname=([^";\s]+)', re.IGNORECASE)
@@ -111,7 +113,7 @@ def _disposition(value: bytes) -> tuple[str | None, bytes | None]:
         return field, text
     quoted = _QUOTED.search(value)
     if quoted is not None:
-        return field, re.sub(rb"\\(.)", rb"\1", quoted.group(1))
+        return field, quoted.group(1)
     plain = _PLAIN.search(value)
     return field, (plain.group(1) if plain is not None else None)
 
