@@ -22,6 +22,7 @@ class HeldUpload:
         self.first_half_sent = threading.Event()
         self.release = threading.Event()
         self.response: httpx.Response | None = None
+        self.error: httpx.TransportError | None = None
         self.thread = threading.Thread(target=self._send, args=(url,), daemon=True)
         self.thread.start()
         assert self.first_half_sent.wait(10)
@@ -34,11 +35,16 @@ class HeldUpload:
         yield self.body[half:]
 
     def _send(self, url: str) -> None:
-        self.response = httpx.post(url, content=self._chunks(), headers=self.headers, timeout=60)
+        try:
+            self.response = httpx.post(url, content=self._chunks(), headers=self.headers, timeout=60)
+        except httpx.TransportError as e:
+            self.error = e
 
     def finish(self) -> httpx.Response:
         self.release.set()
         self.thread.join(60)
+        if self.error is not None:
+            raise self.error
         assert self.response is not None
         return self.response
 
@@ -112,3 +118,18 @@ def test_shutdown_removes_the_temporary_folder(serve: Any, clip: Path) -> None:
     ).raise_for_status()
     server.stop()
     assert not root.exists()
+
+
+def test_a_stalled_upload_is_dropped_and_frees_its_place(serve: Any, clip: Path) -> None:
+    server = serve(workers=1, queue=0, upload_idle_timeout=0.5)
+    held = HeldUpload(f"{server.url}/v1/predict", clip, "stalled.mp4")
+    _wait_admitted(server, 1)
+    _wait_admitted(server, 0)  # dropped after half a second of silence
+    assert files_under(server.app.state.tmp_root) == []
+    fresh = httpx.post(f"{server.url}/v1/predict", files={"file": ("b.mp4", clip.read_bytes())}, timeout=60)
+    assert fresh.status_code == 200
+    try:
+        response = held.finish()
+    except httpx.TransportError:  # the server may close before the client gets to read its answer
+        return
+    assert response.status_code == 408 and response.json()["error"]["code"] == "upload_stalled"

@@ -69,6 +69,7 @@ _UPLOAD_BODY = {
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": schemas.ErrorResponse, "description": "no file, an empty file, a bad file name"},
     401: {"model": schemas.ErrorResponse, "description": "the access token is missing or wrong"},
+    408: {"model": schemas.ErrorResponse, "description": "the upload stalled (nothing arrived for a while)"},
     413: {"model": schemas.ErrorResponse, "description": "the upload is larger than the server accepts"},
     415: {"model": schemas.ErrorResponse, "description": "not multipart, or not a video"},
     422: {"model": schemas.ErrorResponse, "description": "a truncated or too long video, a bad option"},
@@ -178,7 +179,11 @@ def create_app(inferencer: Any, settings: ServeSettings | None = None) -> FastAP
             try:
                 try:
                     upload = await receive_upload(
-                        request.headers, request.stream(), folder, limit=settings.max_upload_bytes
+                        request.headers,
+                        request.stream(),
+                        folder,
+                        limit=settings.max_upload_bytes,
+                        idle_timeout=settings.upload_idle_timeout,
                     )
                 except ClientDisconnect as e:
                     raise ServeError(

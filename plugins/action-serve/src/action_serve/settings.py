@@ -50,6 +50,7 @@ class ServeSettings:
     - ``max_duration``: seconds; a longer video is refused (422) before the model runs;
     - ``workers``: requests the model works on at once; ``queue``: requests that may wait for a worker
       (uploading or queued) beyond those; more get 503 with ``Retry-After``;
+    - ``upload_idle_timeout``: seconds an upload may send nothing before it is dropped (408);
     - ``token``: when set, every ``/v1`` request needs ``Authorization: Bearer TOKEN``;
     - ``tmp_dir``: the folder uploads and renders go to (a fresh folder of the system's temporary
       directory when ``None``); each request works in its own subfolder, removed when it ends;
@@ -63,6 +64,7 @@ class ServeSettings:
     max_duration: float = attrs.field(default=600.0, validator=_positive)
     workers: int = attrs.field(default=1, validator=_positive)
     queue: int = attrs.field(default=32, validator=_at_least_zero)
+    upload_idle_timeout: float = attrs.field(default=60.0, validator=_positive)
     token: str | None = attrs.field(default=None, repr=False, validator=_token)
     tmp_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
     top_k: int = attrs.field(default=5, validator=_positive)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import anyio
 import attrs
 
 from action_serve.errors import ServeError
@@ -209,13 +210,35 @@ class _Receiver:
             self.handle = None
 
 
-async def receive_upload(headers: Any, body: AsyncIterator[bytes], folder: Path, *, limit: int) -> Upload:
+async def _chunks(body: AsyncIterator[bytes], idle_timeout: float) -> AsyncIterator[bytes]:
+    """The body's chunks; 408 when none arrives for ``idle_timeout`` seconds (a stalled client would
+    otherwise hold its place in the queue for ever)."""
+    iterator = body.__aiter__()
+    while True:
+        try:
+            with anyio.fail_after(idle_timeout):
+                chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError as e:
+            raise ServeError(
+                408,
+                "upload_stalled",
+                f"the upload stalled: nothing arrived for {idle_timeout:g} s; check the connection and send it again",
+            ) from e
+        yield chunk
+
+
+async def receive_upload(
+    headers: Any, body: AsyncIterator[bytes], folder: Path, *, limit: int, idle_timeout: float = 60.0
+) -> Upload:
     """Stream a ``multipart/form-data`` body whose field ``file`` holds the video into ``folder``.
 
     ``headers``: the request's headers (a mapping with lower-case keys); ``body``: its chunks. Raises
     :class:`ServeError`: 415 for another content type, 413 above ``limit`` bytes (the rest of a body up
-    to ``limit`` bytes more is read and dropped, so that the client can read the answer), 400 for a
-    malformed body, a missing, empty or badly named file. The caller removes ``folder``.
+    to ``limit`` bytes more is read and dropped, so that the client can read the answer), 408 when no
+    byte arrives for ``idle_timeout`` seconds, 400 for a malformed body, a missing, empty or badly named
+    file. The caller removes ``folder``.
     """
     from python_multipart.exceptions import MultipartParseError
     from python_multipart.multipart import MultipartParser, parse_options_header
@@ -236,7 +259,7 @@ async def receive_upload(headers: Any, body: AsyncIterator[bytes], folder: Path,
     parser = MultipartParser(boundary, receiver.callbacks())
     received = 0
     try:
-        async for chunk in body:
+        async for chunk in _chunks(body, idle_timeout):
             received += len(chunk)
             if (receiver.over or receiver.error is not None) and received > 2 * limit + _OVERHEAD:
                 break
