@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="videos the model works on at once (default 1; the model uses every core already)")  # fmt: skip
     p.add_argument("--queue", type=int, default=32,
                    help="requests that may wait beyond the workers before 503 (default 32)")  # fmt: skip
+    p.add_argument("--upload-timeout", type=float, default=60.0,
+                   help="seconds an upload may send nothing before it is dropped with 408 (default 60)")  # fmt: skip
     p.add_argument("--tmp-dir", help="folder for uploads (default: the system's temporary folder)")
     p.add_argument("--token-file", help=f"file holding the access token (or set ${TOKEN_ENV})")
     p.add_argument("--no-token", action="store_true",
@@ -113,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_duration=ns.max_duration,
         workers=ns.workers,
         queue=ns.queue,
+        upload_idle_timeout=ns.upload_timeout,
         token=token,
         tmp_dir=ns.tmp_dir,
         top_k=ns.top_k,
