@@ -4,6 +4,7 @@ see the server's message. The server listens on 127.0.0.1 only; a screenshot is 
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,13 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--window-size=1200,1800",
 ]
+
+
+def _artefacts(tmp_path: Path) -> Path:
+    """Where screenshots go: ``$ACTION_TEST_ARTIFACTS`` (``.ci/run`` sets it) or the test's own folder."""
+    folder = Path(os.environ.get("ACTION_TEST_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _executables() -> tuple[str, str]:
@@ -98,7 +106,7 @@ def test_the_page_shows_top1_timeline_and_video_then_an_error(
     assert not browser.find_element(By.ID, "progress-area").is_displayed()  # the work is over
     assert not browser.find_element(By.ID, "token-row").is_displayed()  # this server has no token
 
-    screenshot = tmp_path / "action-serve-page.png"
+    screenshot = _artefacts(tmp_path) / "action-serve-page.png"
     browser.save_screenshot(str(screenshot))
     assert screenshot.stat().st_size > 0
     print(f"screenshot of the page: {screenshot}")
@@ -110,8 +118,9 @@ def test_the_page_shows_top1_timeline_and_video_then_an_error(
     message = browser.find_element(By.ID, "error").text
     assert "'notes.mp4' is not a video" in message and "choose a video file" in message
     assert not browser.find_element(By.ID, "results").is_displayed()
-    error_shot = tmp_path / "action-serve-error.png"
+    error_shot = _artefacts(tmp_path) / "action-serve-error.png"
     browser.save_screenshot(str(error_shot))
+    assert error_shot.stat().st_size > 0
     print(f"screenshot of the error: {error_shot}")
 
     logs = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
