@@ -38,7 +38,7 @@ def list_main(argv: list[str]) -> int:
 def info_main(argv: list[str]) -> int:
     """Show one component: kind, plugin, distribution, target, summary and metadata."""
     parser = argparse.ArgumentParser(prog="action-run info", description="Describe a registered component.")
-    parser.add_argument("name")
+    parser.add_argument("name", help="a component name (tsm_r50, resnet_tsm, kinetics400...), or plugin:name")
     parser.add_argument("--kind", help="restrict to one kind")
     args = parser.parse_args(argv)
     registry = get_registry()

@@ -47,7 +47,10 @@ def reencode_video(job: EncodeJob) -> EncodeResult:
     fmt = "mp4" if job.dst.lower().endswith((".mp4", ".m4v", ".mov")) else None
     n = 0
     try:
-        with av.open(job.src) as src, av.open(tmp, "w", format=fmt or "matroska") as dst:
+        with (
+            av.open(job.src, metadata_errors="replace") as src,
+            av.open(tmp, "w", format=fmt or "matroska") as dst,
+        ):
             inp = src.streams.video[0]
             rate = inp.average_rate or inp.guessed_rate or 25
             h, w = resized_size(inp.codec_context.height, inp.codec_context.width, job.short_side)
