@@ -131,3 +131,22 @@ def test_action_run_serve_serves_on_loopback_and_stops_on_a_signal(
         code = process.wait(60)
     assert code in (0, -signal.SIGTERM)  # uvicorn shuts down gracefully, then re-raises the signal
     assert list(tmp_dir.iterdir()) == []  # the server's own folder inside --tmp-dir is gone
+
+
+def test_the_timeline_bridge_takes_cores_public_names_when_the_api_has_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    import action_core.api as api
+    from action_serve.core_timeline import NAMES, timeline_functions
+
+    module = importlib.import_module("action_core.apps.timeline")
+    exported = all(name in api.__all__ for name in NAMES)
+    assert timeline_functions() is (api if exported else module)
+    if not exported:  # as the API will once it exports the timeline
+        monkeypatch.setattr(api, "__all__", [*api.__all__, *NAMES])
+        for name in NAMES:
+            monkeypatch.setattr(api, name, getattr(module, name), raising=False)
+        assert timeline_functions() is api
+    assert all(getattr(timeline_functions(), name) is getattr(module, name) for name in NAMES)
