@@ -20,7 +20,12 @@ from action_core.errors import ActionError
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("action_core.cli.run:train_main", "train from a preset or config file"),
     "test": ("action_core.cli.run:test_main", "evaluate a checkpoint (multi-view testing)"),
-    "predict": ("action_core.cli.run:predict_main", "top-k labels of a video; --out-video draws them on it"),
+    "predict": (
+        "action_core.cli.apps:predict_main",
+        "top-k labels of a video, or of many into a JSON-lines file (--out)",
+    ),
+    "timeline": ("action_core.cli.apps:timeline_main", "labels over time in a long video: JSON, PNG, video"),
+    "live": ("action_core.cli.apps:live_main", "labels on a camera, a stream or a file played in real time"),
     "localize": ("action_core.cli.localize:main", "temporal action proposals from a localizer checkpoint"),
     "demo": ("action_core.cli.demo:main", "the main job: synthetic data, train + evaluate TSM and TSN"),
     "plugins": (
