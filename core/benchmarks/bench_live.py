@@ -4,7 +4,8 @@ Writes a long video of synthetic motion clips (action-synthetic's ``write_long_v
 runs ``action-run live --source VIDEO --realtime`` with a checkpoint in a child process for ``--seconds`` of
 stream, sampling the child's resident memory (``/proc/PID/status`` VmRSS, Linux) every ``--every`` seconds.
 Prints the run's summary (frames, predictions, dropped frames, median and 90th-percentile latency from a
-frame's arrival to the first label that includes it) and the memory at the first minute and at the end.
+frame's arrival to the first label that includes it) and the resident memory from the first label on (the
+model loaded, the ring buffer full): first, last, peak and about once a minute.
 
     .venv/bin/action-run demo --presets tsm_r18_synthetic --work-dir work_dirs/demo --no-video
     .venv/bin/python core/benchmarks/bench_live.py work_dirs/demo/tsm_r18_synthetic/best.pth --seconds 600
@@ -13,7 +14,6 @@ frame's arrival to the first label that includes it) and the memory at the first
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,22 +68,31 @@ def main() -> None:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         samples: list[tuple[float, float]] = []
         start = time.monotonic()
+        first_label: float | None = None  # the model is loaded and the ring buffer full from here on
+        labels = Path(tmp) / "l.jsonl"
         while process.poll() is None:
             value = rss_mib(process.pid)
+            now = time.monotonic() - start
             if value is not None:
-                samples.append((time.monotonic() - start, value))
+                samples.append((now, value))
+            if first_label is None and labels.exists() and labels.stat().st_size > 0:
+                first_label = now
             time.sleep(args.every)
         stdout, stderr = process.communicate()
         if process.returncode != 0:
             raise SystemExit(f"action-run live failed:\n{stderr[-3000:]}")
         print(stderr.strip().splitlines()[-1])
-    if len(samples) >= 4:
-        settled = samples[0][0] + 60  # a minute in: model loaded, buffers full
-        first = [v for t, v in samples if t >= settled][:3] or [samples[len(samples) // 2][1]]
-        last = [v for _, v in samples[-3:]]
+    running = [(t, v) for t, v in samples if first_label is not None and t >= first_label]
+    if len(running) >= 4:
+        per_minute = [
+            v
+            for t, v in running
+            if int((t - running[0][0]) // args.every) % max(1, int(60 / args.every)) == 0
+        ]
         print(
-            f"resident memory: {statistics.median(first):.0f} MiB a minute in, {statistics.median(last):.0f} MiB "
-            f"at the end ({len(samples)} samples over {samples[-1][0]:.0f} s; peak {max(v for _, v in samples):.0f} MiB)"
+            f"resident memory from the first label on ({len(running)} samples over {running[-1][0] - running[0][0]:.0f} s): "
+            f"first {running[0][1]:.0f} MiB, last {running[-1][1]:.0f} MiB, peak {max(v for _, v in running):.0f} MiB; "
+            f"about every minute: {' '.join(f'{v:.0f}' for v in per_minute)}"
         )
 
 
