@@ -182,3 +182,30 @@ def test_published_weights_build_the_preset_that_reproduces_them(
         float(inferencer.model.head.weight[0, 0].detach()) == 30.0
     )  # the published weights, not a fresh model
     assert inferencer.predict(videos["green"]).label == "g"
+
+
+def test_the_model_gets_inputs_in_its_own_memory_format_and_the_same_answers(
+    videos: dict[str, Path],
+) -> None:
+    seen: list[torch.Tensor] = []
+
+    def record(_module: torch.nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+        seen.append(args[0])
+
+    paths = list(videos.values())
+    answers = {}
+    for setting in (False, True):
+        inferencer = make_inferencer(amp="none", channels_last=setting)
+        assert inferencer.channels_last is setting
+        hook = inferencer.model.backbone.register_forward_pre_hook(record)
+        seen.clear()
+        answers[setting] = [p.probs for p in inferencer.predict_files(paths, workers=0, batch_size=2)]
+        hook.remove()
+        assert len(seen) == 2  # two forward passes: 2 + 1 videos
+        layout = torch.channels_last_3d if setting else torch.contiguous_format
+        # Decoded frames are channels-innermost; the default layout gets them made contiguous.
+        assert all(x.ndim == 5 and x.is_contiguous(memory_format=layout) for x in seen)
+    np.testing.assert_allclose(np.stack(answers[True]), np.stack(answers[False]), atol=1e-6)
+    assert make_inferencer(amp="none").channels_last is False  # auto: fp32 on a CPU stays in the default
+    with pytest.raises(ConfigError, match="channels_last = 'yes'"):
+        make_inferencer(channels_last="yes")

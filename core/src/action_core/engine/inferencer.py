@@ -234,6 +234,9 @@ class Inferencer:
     - ``amp``: ``"auto"`` (bf16 where the device computes it natively, else fp32), ``"none"``, ``"bf16"``,
       ``"fp16"``;
     - ``batch_size``: clips per forward pass (:func:`default_batch_size`);
+    - ``channels_last``: ``"auto"`` (:func:`action_core.hardware.choose_channels_last`), ``True`` or
+      ``False``; on a CPU in fp32 ``True`` was measured faster for TSM-MobileNetV2's depthwise
+      convolutions (``docs/benchmarks-apps.md``) and slower for TSM-R50 training;
     - ``top_k``: how many classes each result lists (5);
     - ``views``: ``"CLIPSxCROPS"`` replaces the test pipeline's views (multi-view testing);
     - ``multi_label``: sigmoid scores instead of softmax (default what the checkpoint says).
@@ -251,6 +254,7 @@ class Inferencer:
         batch_size: int | None = None,
         top_k: int = 5,
         views: str | None = None,
+        channels_last: bool | str = "auto",
         source: str = "",
     ) -> None:
         from action_core.data.pipeline import build_pipeline
@@ -269,7 +273,9 @@ class Inferencer:
         if amp not in ("auto", "none", "bf16", "fp16"):
             raise ConfigError(f"amp = {amp!r} is not allowed; choose one of auto, none, bf16, fp16")
         self.amp = str(choose_amp(self.device, amp).value)
-        self.channels_last = bool(choose_channels_last(self.device, self.amp).value)
+        if channels_last not in ("auto", True, False):
+            raise ConfigError(f"channels_last = {channels_last!r} is not allowed; choose auto, True or False")
+        self.channels_last = bool(choose_channels_last(self.device, self.amp, channels_last).value)
         if batch_size is not None and batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size or default_batch_size(self.device)
@@ -601,6 +607,10 @@ class Inferencer:
             hook = classifier.register_forward_pre_hook(lambda _m, args: captured.append(args[0].detach()))
         try:
             prepared = prepare_batch(batch, self.device, model=self.model, channels_last=self.channels_last)
+            if not self.channels_last and isinstance(prepared.get("inputs"), torch.Tensor):
+                # Decoded frames arrive channels-innermost (T, H, W, C in memory); a model in the default
+                # layout ran up to 1.7x slower on such strided inputs (TSM-MobileNetV2 on a CPU).
+                prepared["inputs"] = prepared["inputs"].contiguous()
             with autocast(self.device, self.amp):
                 output = as_step_module(self.model)(prepared, "predict")
         finally:
