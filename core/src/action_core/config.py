@@ -52,6 +52,16 @@ for _kind, _words in ((int, "an integer"), (float, "a number"), (str, "a string"
     _converter.register_structure_hook(_kind, _strict(_kind, _words))
 
 
+def _flag_or_word(value: Any, _: Any) -> bool | str:
+    # "true, false or a word" settings (train.channels_last = "auto"); the field's validator checks the word.
+    if not isinstance(value, (bool, str)):
+        raise ValueError(f"= {value!r} must be true, false or a string")
+    return value
+
+
+_converter.register_structure_hook(bool | str, _flag_or_word)
+
+
 def _table_hook(value: Any, _: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ValueError(f"{value!r} must be a table (mapping)")

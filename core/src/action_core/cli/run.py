@@ -36,7 +36,12 @@ def train_main(argv: list[str]) -> int:
         action="store_true",
         help="the work dir holds an earlier run: remove its checkpoints and log and start afresh",
     )
-    parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision")
+    parser.add_argument(
+        "--amp",
+        choices=["auto", "none", "bf16", "fp16"],
+        help="mixed precision (default: train.amp of the config, 'auto': bf16 where the device computes it "
+        "natively, fp16 on other GPUs, else fp32)",
+    )
     parser.add_argument("--seed", type=int, help="random seed (sets train.seed)")
     args = parser.parse_args(argv)
     from action_core.engine.commands import plugin_callbacks, run_train

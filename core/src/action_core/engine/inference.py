@@ -410,10 +410,14 @@ def predict(
     multi_label: bool = False,
     device: torch.device | str | None = None,
     norm: torch.Tensor | None = None,
+    amp: str = "none",
+    channels_last: bool = False,
 ) -> list[tuple[str, float]]:
     """Top-k ``(label, score)`` of one sample: ``clip`` is a dataset item's ``inputs`` (V, ...) or a single
     4-D view. Scores are probabilities (softmax, or sigmoid when ``multi_label``), averaged over views.
-    ``norm``: the item's ``norm`` entry when its pipeline deferred normalisation to the device."""
+    ``norm``: the item's ``norm`` entry when its pipeline deferred normalisation to the device. ``amp`` /
+    ``channels_last``: the precision and input layout to run at (resolved, see
+    :func:`action_core.hardware.choose_speed`; the model's weights already in that layout)."""
     from action_core.models.views import average_views
 
     device = pick_device(device)
@@ -427,7 +431,9 @@ def predict(
     step.eval()
     try:
         with torch.inference_mode():
-            output = step(prepare_batch(batch, device, model=stepped_model(step)), "predict").float()
+            prepared = prepare_batch(batch, device, model=stepped_model(step), channels_last=channels_last)
+            with autocast(device, amp):
+                output = step(prepared, "predict").float()
     finally:
         step.train(was_training)
     logits = output.reshape(-1, output.shape[-1])  # (V, K) per view, or (1, K) already averaged
@@ -550,13 +556,29 @@ def test(
     loader = make_eval_loader(
         dataset, batch_size=batch_size or cfg.data.batch_size, workers=cfg.data.workers, seed=cfg.train.seed
     )
-    results, predictions = evaluate_model(
+    # the inference fast path: precision / memory format for this device, batch norm folded (checked on
+    # the first sample), compiled where chosen
+    from action_core.engine.fastpath import inference_model
+
+    example = loader.collate_fn([dataset[0]]) if cfg.test.fold_bn and len(dataset) else None
+    runner, speed = inference_model(
         model,
+        example,
+        device=device,
+        amp=cfg.train.amp,
+        channels_last=cfg.train.channels_last,
+        compile=cfg.train.compile,
+        fold_bn=cfg.test.fold_bn,
+        log=info.is_main,
+    )
+    results, predictions = evaluate_model(
+        runner,
         loader,
         cfg.test.metrics,
         average=cfg.test.average,
         device=device,
-        amp=cfg.train.amp,
+        amp=str(speed.amp.value),
+        channels_last=bool(speed.channels_last.value),
         progress=progress,
         desc="test",
     )
@@ -681,6 +703,14 @@ def predict_video(
     pipeline = cfg.data.test.pipeline if views is None else apply_views(cfg.data.test.pipeline, views)
     dataset = VideoDataset([VideoRecord(str(video))], pipeline, test_mode=True)
     item = dataset[0]
+    # One clip: batch norm folding and compilation cost more than they save; precision and layout are
+    # chosen for the device as for training and testing.
+    from action_core.engine.fastpath import convert_memory_format
+    from action_core.hardware import choose_speed
+
+    speed = choose_speed(device, amp=cfg.train.amp, channels_last=cfg.train.channels_last, compile=False)
+    if speed.channels_last.value:
+        convert_memory_format(model)
     return predict(
         model,
         item["inputs"],
@@ -690,4 +720,6 @@ def predict_video(
         average="prob",
         multi_label=bool(meta.get("multi_label", False)),
         device=device,
+        amp=str(speed.amp.value),
+        channels_last=bool(speed.channels_last.value),
     )

@@ -58,6 +58,13 @@ def _in_range(
     return check
 
 
+def _flag_or_auto(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, bool) and value != "auto":
+        raise ConfigError(
+            f'{_where(instance, attribute)} = {value!r} is not allowed; choose true, false or "auto"'
+        )
+
+
 def _non_empty(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if not value:
         raise ConfigError(f"{_where(instance, attribute)} must not be empty")
@@ -200,15 +207,19 @@ class TrainConfig:
     killed run loses at most N iterations. ``tune_memory`` applies ``action_core.data.keep_freed_memory``
     in the training process (glibc keeps freed activations for reuse instead of page-faulting them in
     anew every step).
+
+    ``amp``, ``channels_last`` and ``compile`` default to ``"auto"``: the setting measured fastest on the
+    device the run uses (:mod:`action_core.hardware`; bf16 only where the hardware computes it natively),
+    logged once with the reason. A value given by hand is kept, with a warning where it was measured slower.
     """
 
     val_interval: int = attrs.field(default=1, validator=_in_range(0))
     ckpt_interval: int = attrs.field(default=1, validator=_in_range(0))
     ckpt_interval_iters: int = attrs.field(default=0, validator=_in_range(0))
     best_metric: str = attrs.field(default="top1", validator=_non_empty)
-    amp: str = attrs.field(default="none", validator=_one_of("none", "bf16", "fp16"))
-    channels_last: bool = False
-    compile: bool = False
+    amp: str = attrs.field(default="auto", validator=_one_of("auto", "none", "bf16", "fp16"))
+    channels_last: bool | str = attrs.field(default="auto", validator=_flag_or_auto)
+    compile: bool | str = attrs.field(default="auto", validator=_flag_or_auto)
     seed: int = 0
     log_interval: int = attrs.field(default=20, validator=_in_range(1))
     sync_bn: bool = False
@@ -221,12 +232,18 @@ class TestConfig:
 
     ``metrics = []`` is for a model whose predictions have no metric of their own (an intermediate stage,
     such as BSN's TEM): testing then only counts the samples.
+
+    ``fold_bn`` folds every batch norm that directly follows a convolution into it for testing and batch
+    prediction (:mod:`action_core.models.fuse`; checked against the eager model on the first sample,
+    refused with a warning where they differ). Testing also takes ``train.amp`` / ``train.channels_last`` /
+    ``train.compile`` (``"auto"``: what is fast on the device, :mod:`action_core.hardware`).
     """
 
     __test__ = False  # not a pytest test class despite its name
 
     average: str = attrs.field(default="score", validator=_one_of("score", "prob"))
     metrics: list[str] = attrs.field(factory=lambda: ["top1", "top5", "mean_class_accuracy"])
+    fold_bn: bool = True
 
 
 @attrs.define(kw_only=True)

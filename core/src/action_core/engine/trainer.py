@@ -71,6 +71,7 @@ from action_core.engine.schema import ExperimentConfig
 from action_core.engine.step_module import StepModule, prepare_batch
 from action_core.engine.workdir import WorkDirClaim, claim_work_dir
 from action_core.errors import ActionError, ConfigError
+from action_core.hardware import choose_speed
 from action_core.models.steps import model_task
 
 __all__ = ["NonFiniteLossError", "Trainer"]
@@ -163,7 +164,18 @@ class Trainer:
                     stacklevel=2,
                 )
         self.model.to(self.device)
-        if train_cfg.channels_last:
+        # amp / channels_last / compile: "auto" resolves to what is fast on this device (one log line says
+        # what and why); the config keeps "auto", so a resumed run on another machine decides anew.
+        self.speed = choose_speed(
+            self.device,
+            amp=train_cfg.amp,
+            channels_last=train_cfg.channels_last,
+            compile=train_cfg.compile,
+            log=self.is_main,
+        )
+        self.amp = str(self.speed.amp.value)
+        self.channels_last = bool(self.speed.channels_last.value)
+        if self.channels_last:
             _convert_memory_format(self.model)
         self.optimizer = build_optimizer(self.model, cfg.optim)
 
@@ -182,7 +194,7 @@ class Trainer:
         self.scheduler = build_scheduler(
             self.optimizer, cfg.schedule, base_lr=cfg.optim.lr, iters_per_epoch=self.iters_per_epoch
         )
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=train_cfg.amp == "fp16")
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
         self.val_loader = None
         if "val" in datasets and train_cfg.val_interval > 0:
             val = datasets["val"]
@@ -200,7 +212,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = nn.parallel.DistributedDataParallel(self.train_model, device_ids=ids)
         self.eval_model: nn.Module = StepModule(self.model)
-        if train_cfg.compile:
+        if self.speed.compile.value:
             self.train_model = torch.compile(self.train_model)
             self.eval_model = torch.compile(self.eval_model)
         if self.rank > 0:
@@ -361,9 +373,9 @@ class Trainer:
         try:
             for batch in bar:
                 prepared = prepare_batch(
-                    batch, self.device, model=self.model, channels_last=cfg.train.channels_last
+                    batch, self.device, model=self.model, channels_last=self.channels_last
                 )
-                with autocast(self.device, cfg.train.amp):
+                with autocast(self.device, self.amp):
                     losses = self.train_model(prepared, "train")
                 loss = losses["loss"]
                 self._stop_on_non_finite(loss, batch)
@@ -434,8 +446,8 @@ class Trainer:
             names,
             average=self.cfg.test.average,
             device=self.device,
-            amp=self.cfg.train.amp,
-            channels_last=self.cfg.train.channels_last,
+            amp=self.amp,
+            channels_last=self.channels_last,
             progress=self.progress,
             desc="val",
         )

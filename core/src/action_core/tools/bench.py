@@ -42,6 +42,7 @@ __all__ = [
     "check_mmaction2",
     "count_step_flops",
     "convert_memory_format",
+    "fold_for_bench",
     "input_shape_from_pipeline",
     "make_infer_step",
     "make_train_step",
@@ -429,6 +430,21 @@ def convert_memory_format(model: nn.Module) -> nn.Module:
         elif param.ndim == 5:
             param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
     return model
+
+
+def fold_for_bench(
+    net: nn.Module, batch: Mapping[str, Any], model: nn.Module, *, channels_last: bool, device: torch.device
+) -> nn.Module:
+    """``net`` with its batch norms folded as ``action-run test`` folds them, checked on the first sample of
+    ``batch`` (laid out as ``model`` takes its inputs); prints what was folded."""
+    from action_core.engine.inference import batch_inputs, fold_views, to_model_layout
+    from action_core.models.fuse import fold_batchnorm
+
+    inputs, _, _ = fold_views(batch_inputs(batch, device))
+    example = to_model_layout(inputs[:1].contiguous(), model, channels_last)
+    folded, report = fold_batchnorm(net, lambda m: m(example))
+    print(report.describe())
+    return folded
 
 
 StepFn = Callable[[torch.Tensor, torch.Tensor], None]
