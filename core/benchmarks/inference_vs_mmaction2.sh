@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Inference clips/s of TSM-R50 and SlowFast-R50 (batch 8, the test pipeline's input shape) against MMAction2
 # 1.2.0's test-mode forward, side by side in one process: ours with batch norm folded (what action-run test
-# runs), ours unfolded, MMAction2.
+# runs), our plain eager model, MMAction2.
 #
 #   core/benchmarks/inference_vs_mmaction2.sh SIDE_PYTHON [ITERS] [WARMUP] [THREADS]
 #
@@ -21,5 +21,5 @@ lscpu | grep -E '^Model name' || true
 echo "vector units: $(grep -m1 -ow -E 'avx2|avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 for preset in tsm_r50_1x1x8_50e_kinetics400_rgb slowfast_r50_4x16x1_256e_kinetics400_rgb; do
     "$side" -m action_core.cli.main bench infer "$preset" --synthetic-data --split test --batch-size 8 \
-        --iters "$iters" --warmup "$warmup" --threads "$threads" --compare-unfolded --reference mmaction2
+        --iters "$iters" --warmup "$warmup" --threads "$threads" --compare-eager --reference mmaction2
 done

@@ -3,7 +3,7 @@
     action-run bench data tsm_r18_synthetic --clips 40 --data-root /tmp/synth
     action-run bench data tsm_r50_1x1x8_50e_kinetics400_rgb --videos ~/videos
     action-run bench train tsm_r50_1x1x8_50e_kinetics400_rgb --synthetic-data --batch-size 2
-    action-run bench infer slowfast_r50_4x16x1_256e_kinetics400_rgb --synthetic-data --batch-size 8 --compare-unfolded
+    action-run bench infer slowfast_r50_4x16x1_256e_kinetics400_rgb --synthetic-data --batch-size 8 --compare-eager
 
 See :mod:`action_core.tools.bench` for what is measured.
 """
@@ -146,11 +146,11 @@ def _steps(mode: str, argv: list[str]) -> int:
             default=None,
             help="fold batch norms into convolutions as action-run test does (default: test.fold_bn)",
         )
-        parser.add_argument(
-            "--compare-unfolded",
-            action="store_true",
-            help="also time our model without batch norm folding (same process, same batches)",
-        )
+    parser.add_argument(
+        "--compare-eager",
+        action="store_true",
+        help="also time our plain eager model (no batch norm folding, no compilation) in the same loop",
+    )
     parser.add_argument(
         "--synthetic-data",
         action="store_true",
@@ -231,12 +231,12 @@ def _steps(mode: str, argv: list[str]) -> int:
 
     description = without_downloads({**cfg.model.description(), **model_args})
     model = compose_model(description, num_classes=cfg.model.num_classes)
-    models: list[tuple[str, torch.nn.Module, Any]] = [("action " + cfg.model.type, model, None)]
+    # ours as action-run runs it (inference: batch norm folded like `test`; compiled where chosen), then
+    # optionally our plain eager model, then the reference
+    models: list[tuple[str, torch.nn.Module, Any]] = [("action " + cfg.model.type, model, "ours")]
     fold = mode == "infer" and (cfg.test.fold_bn if args.fold_bn is None else args.fold_bn)
-    if fold:
-        models[0] = ("action " + cfg.model.type + " [BN folded]", model, "fold")
-        if args.compare_unfolded:
-            models.insert(1, ("action " + cfg.model.type, model, None))
+    if args.compare_eager and (fold or speed.compile.value):
+        models.append(("action " + cfg.model.type + " [eager]", model, None))
     if args.reference == "mmaction2":
         ref, *functions = bench.build_mmaction2_reference(
             cfg.model.type, num_classes=cfg.model.num_classes, model_args=model_args
@@ -260,7 +260,7 @@ def _steps(mode: str, argv: list[str]) -> int:
     steps = []
     for name, net, extra in models:
         net_amp, net_cl = amp, channels_last
-        reference = extra is not None and extra != "fold"
+        reference = extra is not None and extra != "ours"
         if reference:  # the reference may run at other settings (e.g. the best ones it supports)
             net_amp = args.reference_amp or amp
             if args.reference_memory_format != "same":
@@ -271,12 +271,18 @@ def _steps(mode: str, argv: list[str]) -> int:
         net.to(device)
         if net_cl:
             bench.convert_memory_format(net)
-        if extra == "fold":
-            net = bench.fold_for_bench(net, batches_for_fold(), model, channels_last=net_cl, device=device)
+        if extra == "ours":
             extra = None
-        if not reference and speed.compile.value:
-            net = torch.compile(net)
-            name += " [compiled]"
+            if fold:
+                net = bench.fold_for_bench(
+                    net, batches_for_fold(), model, channels_last=net_cl, device=device
+                )
+                name += " [BN folded]"
+            if speed.compile.value:
+                # inference: inductor's freezing folds weights as constants (batch norm, oneDNN weight
+                # prepacking, convolution + activation fusion), as the inference fast path compiles
+                net = torch.compile(net, options={"freezing": True} if mode == "infer" else None)
+                name += " [compiled]"
         if mode == "train":
             fn = bench.make_train_step(
                 net,

@@ -72,5 +72,7 @@ def inference_model(
                 logger.info(report.describe())
     step: nn.Module = StepModule(model)
     if settings.compile.value:
-        step = torch.compile(step)
+        # freezing: inductor treats the weights as constants (batch norm folding, oneDNN weight prepacking,
+        # convolution + activation fusion); the module only predicts from here on
+        step = torch.compile(step, options={"freezing": True})
     return step, settings
