@@ -120,7 +120,8 @@ def fold_batchnorm(
     model: nn.Module, run: Callable[[nn.Module], Any], *, tolerance: float = 1e-5
 ) -> tuple[nn.Module, FoldReport]:
     """A copy of ``model`` in eval mode with every batch norm that directly follows a convolution folded into
-    it (the batch norm replaced by ``nn.Identity``); ``model`` itself is unchanged.
+    it (the batch norm replaced by ``nn.Identity``); ``model`` itself is unchanged (and returned as it is when
+    nothing can be folded).
 
     ``run(m)`` runs ``m``'s forward on an example input in fp32 (no autocast) and returns its output; it is
     called once on ``model`` (to find the pairs and the reference output) and once on the copy. The copy's
@@ -133,6 +134,8 @@ def fold_batchnorm(
     try:
         with torch.no_grad():
             pairs, bns, reference = _pairs(model, run)
+            if not any(model.get_submodule(bn).track_running_stats for _, bn in pairs):
+                return model, FoldReport(folded=0, kept=bns, max_abs_diff=0.0, tolerance=0.0)
             folded = copy.deepcopy(model)
             for conv_name, bn_name in pairs:
                 conv = folded.get_submodule(conv_name)
