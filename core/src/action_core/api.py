@@ -118,6 +118,12 @@ _NAMES: dict[str, str] = {
     "ClassScore": "action_core.engine.inferencer",
     "Skipped": "action_core.engine.inferencer",
     "FrameWindow": "action_core.engine.inferencer",
+    # speed: precision / memory format per device, the inference fast path
+    "choose_speed": "action_core.hardware",
+    "SpeedSettings": "action_core.hardware",
+    "inference_model": "action_core.engine.fastpath",
+    "fold_batchnorm": "action_core.models.fuse",
+    "FoldError": "action_core.models.fuse",
     "load_experiment": "action_core.engine.commands",
     "default_work_dir": "action_core.engine.commands",
     "run_train": "action_core.engine.commands",
