@@ -2,7 +2,7 @@
 
 ``amp = "auto"`` (the default of ``train.amp``) picks bf16 on CUDA devices that support it, fp16 (with a
 gradient scaler) on other CUDA devices, bf16 on CPUs with native bf16 arithmetic (AVX-512 BF16 or AMX) and
-fp32 on every other CPU: there bf16 is emulated and measured 2.5x (AVX-512 without BF16) to 14.8x (AVX2)
+fp32 on every other CPU: there bf16 is emulated and measured 1.5x (AVX-512 without BF16) to 14.8x (AVX2)
 slower than fp32 for a training step. ``channels_last = "auto"`` turns the channels-last memory format on
 where it was measured to help: CUDA, and CPUs running native bf16; on CPUs in fp32 it was measured slower
 (TSM-R50 training step 1.08x slower on AVX2). ``compile = "auto"`` leaves ``torch.compile`` off (see
@@ -42,7 +42,7 @@ __all__ = [
 logger = logging.getLogger("action_core.hardware")
 
 # Measured slowdowns (training step, this project's benchmarks; docs/benchmarks*.md).
-BF16_EMULATED_SLOWDOWN = {"avx512": 2.5, "avx2": 14.8}
+BF16_EMULATED_SLOWDOWN = {"avx512": 1.5, "avx2": 14.8}
 CHANNELS_LAST_FP32_CPU_SLOWDOWN = 1.08
 COMPILE_REASON = {
     "cpu": "torch.compile measured no faster on the CPU (TSM-R50 inference 1.01x, docs/benchmarks-speed.md) "
