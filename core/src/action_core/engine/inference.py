@@ -560,7 +560,8 @@ def test(
     # the first sample), compiled where chosen
     from action_core.engine.fastpath import inference_model
 
-    example = loader.collate_fn([dataset[0]]) if cfg.test.fold_bn and len(dataset) else None
+    foldable = cfg.test.fold_bn and not localization and len(dataset) > 0
+    example = loader.collate_fn([dataset[0]]) if foldable else None
     runner, speed = inference_model(
         model,
         example,
