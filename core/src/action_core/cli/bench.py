@@ -14,7 +14,7 @@ import argparse
 import itertools
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 SPLITS = ("train", "val", "test")
 
@@ -281,7 +281,10 @@ def _steps(mode: str, argv: list[str]) -> int:
             if speed.compile.value:
                 # inference: inductor's freezing folds weights as constants (batch norm, oneDNN weight
                 # prepacking, convolution + activation fusion), as the inference fast path compiles
-                net = torch.compile(net, options={"freezing": True} if mode == "infer" else None)
+                net = cast(
+                    torch.nn.Module,
+                    torch.compile(net, options={"freezing": True} if mode == "infer" else None),
+                )
                 name += " [compiled]"
         if mode == "train":
             fn = bench.make_train_step(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -74,5 +74,5 @@ def inference_model(
     if settings.compile.value:
         # freezing: inductor treats the weights as constants (batch norm folding, oneDNN weight prepacking,
         # convolution + activation fusion); the module only predicts from here on
-        step = torch.compile(step, options={"freezing": True})
+        step = cast(nn.Module, torch.compile(step, options={"freezing": True}))
     return step, settings

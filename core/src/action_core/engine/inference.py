@@ -20,9 +20,9 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import numpy as np
@@ -560,7 +560,7 @@ def test(
     # the first sample), compiled where chosen
     from action_core.engine.fastpath import inference_model
 
-    foldable = cfg.test.fold_bn and not localization and len(dataset) > 0
+    foldable = cfg.test.fold_bn and not localization and len(cast(Sized, dataset)) > 0
     example = loader.collate_fn([dataset[0]]) if foldable else None
     runner, speed = inference_model(
         model,

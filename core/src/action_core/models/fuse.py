@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import torch
@@ -138,8 +138,8 @@ def fold_batchnorm(
                 return model, FoldReport(folded=0, kept=bns, max_abs_diff=0.0, tolerance=0.0)
             folded = copy.deepcopy(model)
             for conv_name, bn_name in pairs:
-                conv = folded.get_submodule(conv_name)
-                bn = folded.get_submodule(bn_name)
+                conv = cast(nn.Conv2d, folded.get_submodule(conv_name))  # or Conv1d / Conv3d
+                bn = cast(_BatchNorm, folded.get_submodule(bn_name))
                 if not bn.track_running_stats or bn.running_mean is None or bn.running_var is None:
                     continue
                 fmt = (

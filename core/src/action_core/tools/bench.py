@@ -437,7 +437,7 @@ def convert_memory_format(model: nn.Module) -> nn.Module:
 
 
 def fold_for_bench(
-    net: nn.Module, batch: Mapping[str, Any], model: nn.Module, *, channels_last: bool, device: torch.device
+    net: nn.Module, batch: dict[str, Any], model: nn.Module, *, channels_last: bool, device: torch.device
 ) -> nn.Module:
     """``net`` with its batch norms folded as ``action-run test`` folds them, checked on the first sample of
     ``batch`` (laid out as ``model`` takes its inputs); prints what was folded."""
