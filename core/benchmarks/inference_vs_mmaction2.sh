@@ -21,5 +21,6 @@ lscpu | grep -E '^Model name' || true
 echo "vector units: $(grep -m1 -ow -E 'avx2|avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 for preset in tsm_r50_1x1x8_50e_kinetics400_rgb slowfast_r50_4x16x1_256e_kinetics400_rgb; do
     "$side" -m action_core.cli.main bench infer "$preset" --synthetic-data --split test --batch-size 8 \
-        --iters "$iters" --warmup "$warmup" --threads "$threads" --compare-eager --reference mmaction2
+        --iters "$iters" --warmup "$warmup" --threads "$threads" --compare-eager --reference mmaction2 \
+        --reference-memory-format contiguous
 done

@@ -4,8 +4,8 @@
 gradient scaler) on other CUDA devices, bf16 on CPUs with native bf16 arithmetic (AVX-512 BF16 or AMX) and
 fp32 on every other CPU: there bf16 is emulated and measured 1.5x (AVX-512 without BF16) to 14.8x (AVX2)
 slower than fp32 for a training step. ``channels_last = "auto"`` turns the channels-last memory format on
-where it was measured to help: CUDA, and CPUs running native bf16; on CPUs in fp32 it was measured slower
-(TSM-R50 training step 1.08x slower on AVX2). ``compile = "auto"`` leaves ``torch.compile`` off (see
+where it was measured to help: CUDA, CPUs running native bf16, and fp32 inference of 2D CNNs on AVX-512
+(TSM-R50 1.29x); for CPU training in fp32 it was measured slower (TSM-R50 step 1.08x slower on AVX2). ``compile = "auto"`` leaves ``torch.compile`` off (see
 :data:`COMPILE_REASON`). Choosing a setting by hand where it is slower logs a warning that says by how much.
 
 The decisions are pure functions of a :class:`Capabilities` record (:func:`decide_amp`,
@@ -44,6 +44,8 @@ logger = logging.getLogger("action_core.hardware")
 # Measured slowdowns (training step, this project's benchmarks; docs/benchmarks*.md).
 BF16_EMULATED_SLOWDOWN = {"avx512": 1.5, "avx2": 14.8}
 CHANNELS_LAST_FP32_CPU_SLOWDOWN = 1.08
+# Inference in fp32 on AVX-512 (2D CNNs): eager TSM-R50, batch 8, channels-last against contiguous (CPU time).
+CHANNELS_LAST_INFER_CPU_SPEEDUP = {"avx512": 1.29}
 COMPILE_REASON = {
     "cpu": "torch.compile measured no faster on the CPU (TSM-R50 inference 1.01x, docs/benchmarks-speed.md) "
     "and costs minutes of compilation",
@@ -170,11 +172,22 @@ def decide_amp(caps: Capabilities, requested: str = "auto") -> Choice:
     return Choice("none", f"no mixed precision is set up for {caps.device_type}")
 
 
-def decide_channels_last(caps: Capabilities, amp: str, requested: bool | str = "auto") -> Choice:
-    """Whether to use the channels-last memory format at precision ``amp`` (already resolved)."""
+def _cl_infer_speedup(caps: Capabilities, amp: str, task: str, conv_dims: int) -> float | None:
+    """The measured channels-last speed-up of fp32 inference of 2D CNNs on this CPU kind, if any."""
+    if caps.device_type != "cpu" or amp != "none" or task != "infer" or conv_dims != 2:
+        return None
+    return CHANNELS_LAST_INFER_CPU_SPEEDUP.get(caps.kind)
+
+
+def decide_channels_last(
+    caps: Capabilities, amp: str, requested: bool | str = "auto", *, task: str = "train", conv_dims: int = 2
+) -> Choice:
+    """Whether to use the channels-last memory format at precision ``amp`` (already resolved) for ``task``
+    (``"train"`` or ``"infer"``) of a model with ``conv_dims``-D convolutions (2: frames, 3: clips)."""
+    speedup = _cl_infer_speedup(caps, amp, task, conv_dims)
     if requested != "auto":
         warning = None
-        if requested is True and caps.device_type == "cpu" and amp == "none":
+        if requested is True and caps.device_type == "cpu" and amp == "none" and speedup is None:
             warning = (
                 f"channels_last = true on a CPU in fp32: measured {CHANNELS_LAST_FP32_CPU_SLOWDOWN:.2f}x "
                 "slower (TSM-R50 training step); use channels_last = auto"
@@ -184,6 +197,8 @@ def decide_channels_last(caps: Capabilities, amp: str, requested: bool | str = "
         return Choice(True, "faster for convolutions on CUDA")
     if caps.device_type == "cpu" and amp == "bf16" and caps.native_bf16:
         return Choice(True, "measured 2.3-2.8x faster with native bf16 on the CPU")
+    if speedup is not None:
+        return Choice(True, f"measured {speedup:.2f}x faster for 2D-CNN inference in fp32 on {caps.kind}")
     if caps.device_type == "cpu":
         return Choice(False, f"measured {CHANNELS_LAST_FP32_CPU_SLOWDOWN:.2f}x slower on the CPU in fp32")
     return Choice(False, f"not measured on {caps.device_type}")
@@ -203,15 +218,17 @@ def choose_speed(
     channels_last: bool | str = "auto",
     compile: bool | str = "auto",
     log: bool = True,
+    task: str = "train",
+    conv_dims: int = 2,
 ) -> SpeedSettings:
-    """Resolve ``amp`` / ``channels_last`` / ``compile`` (each ``"auto"`` or a forced value) for ``device``;
-    with ``log``, one INFO line says what was chosen and why, and a forced setting that is slower here logs
-    a warning."""
+    """Resolve ``amp`` / ``channels_last`` / ``compile`` (each ``"auto"`` or a forced value) for ``device``,
+    ``task`` (``"train"`` or ``"infer"``) and a model with ``conv_dims``-D convolutions; with ``log``, one
+    INFO line says what was chosen and why, and a forced setting that is slower here logs a warning."""
     caps = capabilities(device)
     amp_choice = decide_amp(caps, amp)
     settings = SpeedSettings(
         amp_choice,
-        decide_channels_last(caps, str(amp_choice.value), channels_last),
+        decide_channels_last(caps, str(amp_choice.value), channels_last, task=task, conv_dims=conv_dims),
         decide_compile(caps, compile),
         device=str(device) if caps.device_type != "cpu" else f"cpu ({caps.kind})",
     )
@@ -232,9 +249,17 @@ def choose_amp(device: torch.device, requested: str = "auto") -> Choice:
     return choice
 
 
-def choose_channels_last(device: torch.device, amp: str, requested: bool | str = "auto") -> Choice:
-    """Whether to use the channels-last memory format on ``device`` at precision ``amp``."""
-    choice = decide_channels_last(capabilities(device), amp, requested)
+def choose_channels_last(
+    device: torch.device,
+    amp: str,
+    requested: bool | str = "auto",
+    *,
+    task: str = "train",
+    conv_dims: int = 2,
+) -> Choice:
+    """Whether to use the channels-last memory format on ``device`` at precision ``amp`` (see
+    :func:`decide_channels_last`)."""
+    choice = decide_channels_last(capabilities(device), amp, requested, task=task, conv_dims=conv_dims)
     if choice.warning:
         logger.warning(choice.warning)
     return choice

@@ -208,19 +208,6 @@ def _steps(mode: str, argv: list[str]) -> int:
 
         tuned = keep_freed_memory()
     device = pick_device(args.device)
-    from action_core.hardware import choose_speed
-
-    speed = choose_speed(
-        device,
-        amp=args.amp or cfg.train.amp,
-        channels_last=cfg.train.channels_last if args.channels_last is None else args.channels_last,
-        compile=cfg.train.compile if args.compile is None else args.compile,
-        log=False,
-    )
-    for choice in (speed.amp, speed.channels_last):
-        if choice.warning:
-            print(f"warning: {choice.warning}", file=sys.stderr)
-    amp, channels_last = str(speed.amp.value), bool(speed.channels_last.value)
     which = args.split or ("train" if mode == "train" else "val")
     batch_size = args.batch_size or cfg.data.batch_size
     model_args = dict(cfg.model.args)
@@ -231,6 +218,22 @@ def _steps(mode: str, argv: list[str]) -> int:
 
     description = without_downloads({**cfg.model.description(), **model_args})
     model = compose_model(description, num_classes=cfg.model.num_classes)
+    from action_core.engine.fastpath import conv_dims
+    from action_core.hardware import choose_speed
+
+    speed = choose_speed(
+        device,
+        amp=args.amp or cfg.train.amp,
+        channels_last=cfg.train.channels_last if args.channels_last is None else args.channels_last,
+        compile=cfg.train.compile if args.compile is None else args.compile,
+        log=False,
+        task=mode,
+        conv_dims=conv_dims(model),
+    )
+    for choice in (speed.amp, speed.channels_last):
+        if choice.warning:
+            print(f"warning: {choice.warning}", file=sys.stderr)
+    amp, channels_last = str(speed.amp.value), bool(speed.channels_last.value)
     # ours as action-run runs it (inference: batch norm folded like `test`; compiled where chosen), then
     # optionally our plain eager model, then the reference
     models: list[tuple[str, torch.nn.Module, Any]] = [("action " + cfg.model.type, model, "ours")]

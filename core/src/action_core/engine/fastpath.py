@@ -21,7 +21,7 @@ from action_core.hardware import SpeedSettings, choose_speed
 from action_core.models.fuse import FoldError, fold_batchnorm
 from action_core.models.steps import model_task, predict_step
 
-__all__ = ["convert_memory_format", "inference_model"]
+__all__ = ["conv_dims", "convert_memory_format", "inference_model"]
 
 logger = logging.getLogger("action_core.engine.fastpath")
 
@@ -34,6 +34,11 @@ def convert_memory_format(model: nn.Module) -> nn.Module:
         elif param.ndim == 5:
             param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
     return model
+
+
+def conv_dims(model: nn.Module) -> int:
+    """3 for a model taking clips (``input_format = "NCTHW"``: 3D convolutions), else 2."""
+    return 3 if getattr(model, "input_format", "") == "NCTHW" else 2
 
 
 def inference_model(
@@ -57,7 +62,15 @@ def inference_model(
     from action_core.engine.step_module import StepModule, prepare_batch
 
     model.to(device).eval()
-    settings = choose_speed(device, amp=amp, channels_last=channels_last, compile=compile, log=log)
+    settings = choose_speed(
+        device,
+        amp=amp,
+        channels_last=channels_last,
+        compile=compile,
+        log=log,
+        task="infer",
+        conv_dims=conv_dims(model),
+    )
     layout = bool(settings.channels_last.value)
     if layout:
         convert_memory_format(model)

@@ -706,10 +706,17 @@ def predict_video(
     item = dataset[0]
     # One clip: batch norm folding and compilation cost more than they save; precision and layout are
     # chosen for the device as for training and testing.
-    from action_core.engine.fastpath import convert_memory_format
+    from action_core.engine.fastpath import conv_dims, convert_memory_format
     from action_core.hardware import choose_speed
 
-    speed = choose_speed(device, amp=cfg.train.amp, channels_last=cfg.train.channels_last, compile=False)
+    speed = choose_speed(
+        device,
+        amp=cfg.train.amp,
+        channels_last=cfg.train.channels_last,
+        compile=False,
+        task="infer",
+        conv_dims=conv_dims(model),
+    )
     if speed.channels_last.value:
         convert_memory_format(model)
     return predict(

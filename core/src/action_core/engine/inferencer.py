@@ -276,7 +276,14 @@ class Inferencer:
         if amp not in ("auto", "none", "bf16", "fp16"):
             raise ConfigError(f"amp = {amp!r} is not allowed; choose one of auto, none, bf16, fp16")
         self.amp = str(choose_amp(self.device, amp).value)
-        self.channels_last = bool(choose_channels_last(self.device, self.amp).value)
+        self.channels_last = bool(
+            choose_channels_last(
+                self.device,
+                self.amp,
+                task="infer",
+                conv_dims=3 if getattr(model, "input_format", "") == "NCTHW" else 2,
+            ).value
+        )
         if batch_size is not None and batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size or default_batch_size(self.device)
