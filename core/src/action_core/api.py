@@ -7,8 +7,10 @@ between releases. Names are imported on first use, so ``import action_core.api``
 Groups: the plugin contract (hooks, typed registration fields, a scoped plugin host for tests), errors,
 building registered components (and composing models from parts), models and their weights, the model step
 protocol and the localizer base, checkpoints and training, inference (the Inferencer and its result
-types), data (records, lists, pipelines, datasets, localization samples), dataset adapters (prepare,
-presets, samples), localization, tools (FLOPs, export) and video reading.
+types; batch prediction, long-video timelines and live streams built on it), data (records, lists,
+pipelines, datasets, localization samples), dataset adapters (prepare, presets, samples), localization,
+tools (FLOPs, export) and video reading (random access, and sequential streams of files, cameras and
+network sources).
 """
 
 from __future__ import annotations
@@ -124,6 +126,23 @@ _NAMES: dict[str, str] = {
     "inference_model": "action_core.engine.fastpath",
     "fold_batchnorm": "action_core.models.fuse",
     "FoldError": "action_core.models.fuse",
+    # applications of the Inferencer: batch prediction, long-video timelines, live streams
+    "predict_batch": "action_core.apps.batch",
+    "collect_videos": "action_core.apps.batch",
+    "BatchSummary": "action_core.apps.batch",
+    "make_timeline": "action_core.apps.timeline",
+    "Timeline": "action_core.apps.timeline",
+    "TimelineSegment": "action_core.apps.timeline",
+    "write_timeline_video": "action_core.apps.timeline",
+    "auto_views": "action_core.apps.timeline",
+    "default_window": "action_core.apps.timeline",
+    "sliding_windows": "action_core.apps.timeline",
+    "smooth_scores": "action_core.apps.timeline",
+    "find_segments": "action_core.apps.timeline",
+    "parse_span": "action_core.apps.timeline",
+    "parse_thresholds": "action_core.apps.timeline",
+    "run_live": "action_core.apps.live",
+    "LiveSummary": "action_core.apps.live",
     "load_experiment": "action_core.engine.commands",
     "default_work_dir": "action_core.engine.commands",
     "run_train": "action_core.engine.commands",
@@ -195,12 +214,16 @@ _NAMES: dict[str, str] = {
     "export_model": "action_core.tools.export",
     # video
     "VideoReader": "action_core.video.reader",
+    "FrameStream": "action_core.video.stream",
+    "StreamFrame": "action_core.video.stream",
+    "StreamError": "action_core.video.stream",
 }
 
 # Renamed on the way out: the public name and (module, attribute).
 _RENAMED: dict[str, tuple[str, str]] = {
     "build_adapter_dataset": ("action_core.datasets.building", "build_dataset"),
     "run_cli": ("action_core.cli.main", "main"),
+    "TIMELINE_SCHEMA": ("action_core.apps.timeline", "SCHEMA"),
 }
 
 __all__ = sorted([*_NAMES, *_RENAMED])

@@ -185,7 +185,7 @@ def predict_batch(
     videos = collect_videos(inputs, root=root)
     if not videos:
         raise ConfigError(
-            f"no videos found in {', '.join(map(os.fspath, inputs))} (video files end in "
+            f"no videos found in {', '.join(os.fspath(i) for i in inputs)} (video files end in "
             f"{', '.join(sorted(VIDEO_SUFFIXES))}; lists in {', '.join(sorted(LIST_SUFFIXES))})"
         )
     out_path = Path(out)

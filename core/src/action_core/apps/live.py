@@ -293,8 +293,10 @@ def run_live(
         stop_reason = "stopped (Ctrl-C)"
     finally:
         stop.set()
+        # The reader stops at its next frame; one waiting on a silent stream (Ctrl-C during a stall) is
+        # not waited for: it closes the input itself when its read times out.
         stream.close()
-        reader.join(timeout=max(5.0, timeout))
+        reader.join(timeout=2.0)
         if jsonl is not None:
             jsonl.close()
         if writer is not None:

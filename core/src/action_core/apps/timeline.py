@@ -538,10 +538,16 @@ def make_timeline(
 
 
 def write_timeline_video(
-    timeline: Timeline, src: str | os.PathLike[str], dst: str | os.PathLike[str], *, top_k: int = 3
+    timeline: Timeline,
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    top_k: int = 3,
+    min_side: int = 256,
 ) -> Path:
     """A copy of ``src`` with, on every frame, the time and the ``top_k`` smoothed scores at that moment;
-    classes inside one of their segments are marked with ``*``."""
+    classes inside one of their segments are marked with ``*``. Videos whose shorter side is below
+    ``min_side`` are upscaled so the text stays legible."""
     from action_core.engine.overlay import write_overlay_video
 
     top_k = max(1, min(top_k, len(timeline.classes)))
@@ -554,7 +560,7 @@ def write_timeline_video(
         lines += [f"{'*' if c in inside else ' '}{timeline.classes[c]}: {values[c]:.2f}" for c in order]
         return lines
 
-    return write_overlay_video(src, dst, [], lines_at=lines_at)
+    return write_overlay_video(src, dst, [], lines_at=lines_at, min_side=min_side)
 
 
 def _clock(seconds: float) -> str:

@@ -305,9 +305,9 @@ def live_main(argv: list[str]) -> int:
             echo=None if args.quiet else (lambda line: print(line, flush=True)),
         )
     except StreamError as e:
-        summary = getattr(e, "summary", None)
-        if summary is not None:
-            print(summary, file=sys.stderr)
+        partial = getattr(e, "summary", None)
+        if partial is not None:
+            print(partial, file=sys.stderr)
         raise
     print(summary, file=sys.stderr)
     return 0

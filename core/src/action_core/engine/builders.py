@@ -7,7 +7,7 @@ import bisect
 import inspect
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -46,7 +46,7 @@ def build_dataset_from_config(cfg: ExperimentConfig, which: str) -> Dataset:
     builder = action_core.get_registry().load("dataset", cfg.data.dataset)
     extra: dict[str, Any] = {}
     try:
-        accepted = inspect.signature(builder).parameters
+        accepted: Mapping[str, inspect.Parameter] = inspect.signature(builder).parameters
     except (TypeError, ValueError):
         accepted = {}
     # Labels are checked against the model's classes, and training and validation rows must carry one.

@@ -92,7 +92,8 @@ class FrameStream:
         threads: decoder threads (0: FFmpeg's choice). Frame threading delays each frame by a few frames,
             so live sources decode with slice threads only.
         format: the input format when FFmpeg cannot guess it (``v4l2``, ``dshow``, ``mpegts``...).
-        options: extra FFmpeg options for the input (e.g. ``{"rtsp_transport": "tcp"}``).
+        options: extra FFmpeg options for the input (e.g. ``{"rtsp_transport": "tcp"}``); network
+            streams are probed for 1 s (``analyzeduration`` 1000000) unless given here.
     """
 
     def __init__(
@@ -122,9 +123,13 @@ class FrameStream:
                 path=url,
                 cause="missing",
             )
+        options = dict(options or {})
+        if self.is_network:
+            # FFmpeg probes 5 s of a stream before the first frame; a live source starts after 1 s.
+            options.setdefault("analyzeduration", "1000000")
         try:
             self._container = av.open(
-                url, format=format or guessed, options=options or {}, timeout=(self.timeout, self.timeout)
+                url, format=format or guessed, options=options, timeout=(self.timeout, self.timeout)
             )
         except av.error.ExitError as e:
             raise StreamError(
@@ -165,6 +170,8 @@ class FrameStream:
         self.frames_read = 0
         self._reformatter = VideoReformatter()
         self._closed = False
+        self._lock = threading.Lock()
+        self._reader: int | None = None  # the thread iterating, which closes the input when asked to
 
     def _open_error(self, e: BaseException) -> MediaError:
         import av
@@ -196,8 +203,24 @@ class FrameStream:
         first_pts: int | None = None
         start_wall: float | None = None
         index = 0
+        frames = self._container.decode(self._stream)
         try:
-            for frame in self._container.decode(self._stream):
+            while True:
+                with self._lock:
+                    if self._closed:
+                        return
+                    self._reader = threading.get_ident()  # reading: close() from elsewhere must wait
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    return
+                finally:
+                    with self._lock:
+                        self._reader = None
+                        if self._closed:
+                            self._container.close()  # asked to close during the read
+                if self._closed:
+                    return
                 if frame.pts is not None and first_pts is None:
                     first_pts = frame.pts
                 if frame.pts is not None and first_pts is not None:
@@ -256,10 +279,16 @@ class FrameStream:
         return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
     def close(self) -> None:
-        """Close the input (a read in progress on another thread ends)."""
-        if not self._closed:
+        """Close the input; iteration stops at the next frame. Called while another thread is inside a
+        read, the input is closed by that thread as soon as the read ends (within ``timeout`` seconds at
+        worst): freeing it under a running read would crash FFmpeg."""
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            self._container.close()
+            if self._reader is None or self._reader == threading.get_ident():
+                self._container.close()
+            # else: a read is in progress on another thread; that thread closes the input when it ends
 
     def __enter__(self) -> FrameStream:
         return self
