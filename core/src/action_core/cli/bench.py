@@ -60,7 +60,7 @@ def _data(argv: list[str]) -> int:
     if args.videos:
         from action_core.data import VideoDataset
 
-        dataset = VideoDataset(video_records(args.videos), [dict(s) for s in split.pipeline])
+        dataset: Any = VideoDataset(video_records(args.videos), [dict(s) for s in split.pipeline])
         where = f"{len(dataset)} videos under {args.videos}"
     else:
         from action_core.engine.builders import build_dataset_from_config
@@ -81,7 +81,7 @@ def _loader_batches(cfg: Any, which: str, batch_size: int, workers: int, seed: i
 
     from action_core.engine.builders import build_dataset_from_config, make_loader
 
-    dataset = build_dataset_from_config(cfg, which)
+    dataset: Any = build_dataset_from_config(cfg, which)  # map-style: has a length
     if len(dataset) == 0:
         from action_core.tools.bench import BenchError
 

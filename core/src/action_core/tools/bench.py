@@ -256,7 +256,7 @@ def bench_data(dataset: Any, *, clips: int = 40, warmup: int = 2, seed: int = 0)
             if key in out:
                 base[key] = out[key]
         t2, c2 = time.perf_counter(), time.process_time()
-        imgs, naive_decoded = naive_decode(base["filename"], absolute)
+        imgs, naive_decoded = naive_decode(base["filename"], [int(i) for i in absolute])
         base.update(imgs=imgs, img_shape=tuple(imgs.shape[-2:]), original_shape=tuple(imgs.shape[-2:]))
         base.setdefault("num_crops", 1)
         _seed_all(clip_seed + 1)
@@ -550,7 +550,7 @@ def bench_steps(
             batch = next(batches)
         except StopIteration as e:
             raise BenchError(f"the data ran out after {i} batches; lower --iters/--warmup") from e
-        inputs, n, views = fold_views(batch_inputs(batch, device))
+        inputs, n, views = fold_views(batch_inputs(dict(batch), device))
         target = torch.as_tensor(batch["label"]).to(device, non_blocking=True)
         if views > 1:
             target = target.repeat_interleave(views, dim=0)
