@@ -205,13 +205,47 @@ def items_from_dataset(name: str, *, root: str, split: str, args: dict[str, Any]
     if "missing" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
         args = {"missing": "keep", **args}
     dataset = builder(split=split, root=root, pipeline=[], test_mode=True, **args)
+    return items_of_dataset(dataset), dataset
+
+
+def check_items(
+    items: Sequence[Item],
+    *,
+    target: str,
+    num_classes: int | None,
+    min_frames: int = 1,
+    template: str = RAWFRAME_TEMPLATE,
+    start_index: int = 1,
+    workers: int = 1,
+    progress: bool = True,
+) -> DoctorReport:
+    """Check every clip of ``items`` (:func:`check_item`, in ``workers`` processes): what ``doctor`` and
+    ``action-run train --videos`` run before any training."""
+    report = DoctorReport(target=target, checked=len(items), num_classes=num_classes)
+    check = partial(
+        check_item,
+        min_frames=min_frames,
+        num_classes=num_classes,
+        template=template,
+        start_index=start_index,
+    )
+    for faults in parallel_map(
+        check, list(items), workers=workers, desc="doctor", progress=progress and len(items) > 50
+    ):
+        report.faults.extend(f for f in faults if f.kind in FAULT_KINDS)
+        report.notices.extend(f for f in faults if f.kind in NOTICE_KINDS)
+    return report
+
+
+def items_of_dataset(dataset: Any) -> list[Item]:
+    """The clips of a built record dataset (video files or frame folders) as doctor items."""
     items = []
     for rec in getattr(dataset, "records", []):
         if hasattr(rec, "frame_dir"):
             items.append(Item(rec.frame_dir, _labels(rec.label), rec.num_frames, frames=True))
         else:
             items.append(Item(rec.path, _labels(rec.label), rec.num_frames))
-    return items, dataset
+    return items
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -282,19 +316,17 @@ def run_doctor(argv: list[str]) -> DoctorReport:
         default_report = f"doctor_{args.target}_{args.split}.json"
     if num_classes is None:
         notes.append("label range not checked: give --num-classes or --classes")
-    report = DoctorReport(target=args.target, checked=len(items), num_classes=num_classes, notes=notes)
-    check = partial(
-        check_item,
-        min_frames=args.min_frames,
+    report = check_items(
+        items,
+        target=args.target,
         num_classes=num_classes,
+        min_frames=args.min_frames,
         template=template,
         start_index=start_index,
+        workers=args.workers,
+        progress=not args.no_progress,
     )
-    for faults in parallel_map(
-        check, items, workers=args.workers, desc="doctor", progress=not args.no_progress and len(items) > 50
-    ):
-        report.faults.extend(f for f in faults if f.kind in FAULT_KINDS)
-        report.notices.extend(f for f in faults if f.kind in NOTICE_KINDS)
+    report.notes[:0] = notes
     path = args.report or default_report
     from action_core.datasets.prepare import write_text_atomic
 
