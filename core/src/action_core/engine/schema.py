@@ -8,6 +8,7 @@ values left out, since TOML has no null) that round-trips through TOML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -89,6 +90,17 @@ def _check_pipeline(instance: Any, attribute: attrs.Attribute, value: list[dict[
             )
 
 
+_FREEZE = re.compile(r"^(backbone|stages\s*<=\s*\d+)$")
+
+
+def _freeze_spec(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+    if value is not None and not _FREEZE.match(value.strip()):
+        raise ConfigError(
+            f'{_where(instance, attribute)} = {value!r} is not allowed; use "backbone" or "stages<=N" '
+            "(the backbone's stem and first N stages)"
+        )
+
+
 def _part_table(instance: Any, attribute: attrs.Attribute, value: dict[str, Any] | None) -> None:
     if value is None:
         return
@@ -150,10 +162,16 @@ class DataConfig:
 
 @attrs.define(kw_only=True)
 class OptimConfig:
-    """``[optim]``: SGD with momentum or AdamW; ``grad_clip`` is a max L2 norm, ``None`` for no clipping."""
+    """``[optim]``: SGD with momentum or AdamW; ``grad_clip`` is a max L2 norm, ``None`` for no clipping.
+
+    ``backbone_lr_mult`` scales the learning rate of the model's backbone (MMAction2's ``paramwise_cfg``
+    ``custom_keys={"backbone": {"lr_mult": ...}}``): fine-tuning keeps learned features with a small
+    factor while the re-initialised head learns at ``lr``.
+    """
 
     type: str = attrs.field(default="sgd", validator=_one_of("sgd", "adam", "adamw"))
     lr: float = attrs.field(default=0.01, validator=_in_range(0.0, low_open=True))
+    backbone_lr_mult: float = attrs.field(default=1.0, validator=_in_range(0.0, low_open=True))
     momentum: float = attrs.field(default=0.9, validator=_in_range(0.0, 1.0, high_open=True))
     weight_decay: float = attrs.field(default=1e-4, validator=_in_range(0.0))
     no_decay_norm_bias: bool = False
@@ -200,10 +218,20 @@ class TrainConfig:
     killed run loses at most N iterations. ``tune_memory`` applies ``action_core.data.keep_freed_memory``
     in the training process (glibc keeps freed activations for reuse instead of page-faulting them in
     anew every step).
+
+    Fine-tuning: ``load_from`` names the weights the model starts from (a training checkpoint, a published
+    checkpoint name, an MMAction2 / PyTorchVideo / torchvision file or URL, through the registered
+    converters); a head whose class count differs is re-initialised. ``freeze`` keeps part of the model
+    fixed: ``"backbone"`` or ``"stages<=N"`` (the backbone's stem and its first N stages). Both apply to a
+    fresh run only; a resumed run continues from its checkpoint. ``keep_ckpts``: how many ``epoch_N.pth``
+    files stay (the newest; -1 keeps all); ``last.pth`` and ``best.pth`` always stay.
     """
 
     val_interval: int = attrs.field(default=1, validator=_in_range(0))
     ckpt_interval: int = attrs.field(default=1, validator=_in_range(0))
+    keep_ckpts: int = attrs.field(default=2, validator=_in_range(-1))
+    load_from: str | None = None
+    freeze: str | None = attrs.field(default=None, validator=_freeze_spec)
     ckpt_interval_iters: int = attrs.field(default=0, validator=_in_range(0))
     best_metric: str = attrs.field(default="top1", validator=_non_empty)
     amp: str = attrs.field(default="none", validator=_one_of("none", "bf16", "fp16"))
