@@ -41,8 +41,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-video", action="store_true", help="skip the predict demo video")
     args = parser.parse_args(argv)
 
-    from action_core.cli.run import _callbacks
-    from action_core.engine.commands import load_experiment, run_predict, run_test, run_train
+    from action_core.engine.commands import (
+        load_experiment,
+        plugin_callbacks,
+        run_predict,
+        run_test,
+        run_train,
+    )
 
     work_dir = Path(args.work_dir)
     data_root = args.data_root or str(work_dir / "data")
@@ -61,7 +66,7 @@ def main(argv: list[str]) -> int:
             resume="auto",
             data_root=data_root,
             device=args.device,
-            callbacks=_callbacks(),
+            callbacks=plugin_callbacks(),
         )
         seconds = time.perf_counter() - start
         checkpoint = run_dir / "best.pth" if (run_dir / "best.pth").exists() else run_dir / "last.pth"
