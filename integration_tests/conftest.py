@@ -56,9 +56,9 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def extra_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Wheels of the out-of-tree third-party plugin and of the plugins broken on purpose."""
+    """Wheels of the out-of-tree third-party plugins and of the plugins broken on purpose."""
     out = tmp_path_factory.mktemp("extra_wheels")
-    _build([HERE / "third_party" / "action-hello", *sorted((HERE / "broken").iterdir())], out)
+    _build([*sorted((HERE / "third_party").iterdir()), *sorted((HERE / "broken").iterdir())], out)
     return out
 
 

@@ -53,6 +53,15 @@ def test_malformed_toml_names_file_and_line(tmp_path):
         load_source(bad)
 
 
+@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
+def test_a_config_file_that_is_not_utf8_names_file_and_line(tmp_path, suffix):
+    # Found by fuzzing: a damaged (or Latin-1) file failed with a bare UnicodeDecodeError.
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_bytes("[optim]\nlr = 0.1\n# caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=rf"bad{suffix}:3: not UTF-8 text"):
+        load_source(bad)
+
+
 def test_malformed_override_is_rejected():
     with pytest.raises(ConfigError, match="dotted.key=value"):
         apply_overrides({}, ["optim.lr"])

@@ -55,6 +55,7 @@ _NAMES: dict[str, str] = {
     "MediaError": "action_core.video.errors",
     "VideoDecodeError": "action_core.video.errors",
     "AnnotationError": "action_core.data.lists",
+    "SampleError": "action_core.data.datasets",
     "UnsafeArchiveError": "action_core.datasets.archive",
     "NotPreparedError": "action_core.datasets.building",
     "CheckpointError": "action_core.engine.checkpoint",

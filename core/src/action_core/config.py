@@ -99,6 +99,11 @@ def read_file(path: str | Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read config file {str(p)!r}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        line = e.object[: e.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{p}:{line}: not UTF-8 text (byte {e.object[e.start]:#04x}); save the config as UTF-8"
+        ) from e
     return parse_text(text, source=str(p), fmt=p.suffix.lower().lstrip(".") or "toml")
 
 

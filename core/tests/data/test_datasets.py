@@ -172,6 +172,55 @@ def test_list_dataset_builders(media, tmp_path) -> None:
         video_list("bad", root=str(root), pipeline=TEST_2D, test_mode=True, classes=["a", "b"])
 
 
+def test_list_builders_need_labels_to_train_and_rows_to_read(media, tmp_path) -> None:
+    from action_core.data import AnnotationError
+    from action_core.data.builders import rawframe_list, slowfast_list, video_list
+    from action_core.datasets.building import build_from_list
+
+    root = media["v12"].parent
+    (root / "half.txt").write_text("v12.mp4 1\nv30.mp4\n")
+    (root / "half_frames.txt").write_text("frames 10 0\nframes 10\n")
+    (root / "half.csv").write_text("v12.mp4 1\nv30.mp4\n")
+    (root / "nothing.txt").write_text("\n")
+    builders = [
+        lambda **kw: video_list("half", root=str(root), pipeline=TEST_2D, **kw),
+        lambda **kw: rawframe_list("half_frames", root=str(root), pipeline=TEST_2D, **kw),
+        lambda **kw: slowfast_list("half", root=str(root), pipeline=TEST_2D, **kw),
+        lambda **kw: build_from_list(
+            root / "half.txt", root=root, modality="video", pipeline=TEST_2D, classes=["a", "b"], **kw
+        ),
+    ]
+    for build in builders:
+        assert len(build(test_mode=True)) == 2  # an unlabelled test list is fine
+        with pytest.raises(AnnotationError, match=r"half.*:2: row .* has no label"):
+            build(test_mode=False)
+        assert len(build(test_mode=False, labelled=False)) == 2
+    with pytest.raises(AnnotationError, match=r"nothing.txt: the list has no rows"):
+        video_list("nothing", root=str(root), pipeline=TEST_2D, test_mode=False)
+
+
+def test_a_clip_smaller_than_the_crop_names_the_file_and_the_row(media, tmp_path) -> None:
+    from action_core.data import SampleError, parse_video_list
+
+    # The 64x48 clip, cropped to 56 without a resize: before, a bare "CenterCrop 56x56 exceeds the ..."
+    # ValueError from deep inside the pipeline, with no file name.
+    (tmp_path / "list.txt").write_text(f"{media['v12']} 0\n{media['v30']} 1\n")
+    pipeline = [
+        {"type": "SampleFrames", "clip_len": 1, "num_clips": 1, "test_mode": True},
+        {"type": "DecodeFrames"},
+        {"type": "CenterCrop", "crop_size": 56},
+        {"type": "FormatShape", "input_format": "NCHW"},
+    ]
+    ds = VideoDataset(parse_video_list(tmp_path / "list.txt"), pipeline, test_mode=True, bad_media="skip")
+    assert ds[1]["inputs"].shape[-1] == 56
+    with pytest.raises(SampleError, match=r"list.txt:1: .*v12.mp4.*CenterCrop 56x56 exceeds the 64x48 clip"):
+        ds[0]  # not bad media: skipping would hide a pipeline that does not fit the data
+    without_row = VideoDataset([VideoRecord(str(media["v12"]), 0)], pipeline, test_mode=True)
+    with pytest.raises(SampleError, match=r"^.*v12.mp4'?: CenterCrop") as info:
+        without_row[0]
+    assert isinstance(info.value, ValueError) and isinstance(info.value.__cause__, ValueError)
+
+
 def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

@@ -113,3 +113,57 @@ def test_records_validate() -> None:
     with pytest.raises(ValueError, match="after its start"):
         VideoRecord("a.mp4", 1, start=5.0, end=2.0)
     assert VideoRecord("a.mp4", (3, 1)).label == [3, 1]
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "kwargs"),
+    [
+        (parse_video_list, "a.mp4 1\nb.mp4\n", {}),
+        (parse_video_list, "a.mp4 1\nb.mp4\n", {"multi_label": True}),
+        (parse_rawframe_list, "d1 10 1\nd2 10\n", {}),
+        (parse_rawframe_list, "d1 5 10 1\nd2 5 10\n", {"with_offset": True}),
+        (parse_slowfast_list, "a.mp4 1\nb.mp4\n", {}),
+    ],
+)
+def test_a_row_without_a_label_is_refused_in_a_labelled_list(tmp_path: Path, parse, text, kwargs) -> None:
+    # Read as unlabelled, such a row became label -1 and failed deep in training ("Target -1 is out of
+    # bounds"); a training list must say which row lacks its label.
+    p = _write(tmp_path, text)
+    assert parse(p, **kwargs)[1].label is None  # a test list may be unlabelled
+    with pytest.raises(AnnotationError, match="has no label") as info:
+        parse(p, labelled=True, **kwargs)
+    assert info.value.line == 2 and f"{p}:2" in str(info.value)
+
+
+@pytest.mark.parametrize("parse", [parse_video_list, parse_rawframe_list, parse_slowfast_list])
+@pytest.mark.parametrize("text", ["", "\n\n   \n", "\ufeff"])
+def test_an_empty_list_is_refused_naming_the_file(tmp_path: Path, parse, text: str) -> None:
+    p = _write(tmp_path, text)
+    with pytest.raises(AnnotationError, match="no rows") as info:
+        parse(p)
+    assert info.value.path == str(p)
+
+
+def test_every_bad_row_can_be_collected_instead_of_raised(tmp_path: Path) -> None:
+    # What `action-run doctor` does: the parser that training uses, reporting every row it would refuse.
+    p = _write(tmp_path, "a.mp4 1\nb.mp4\nc.mp4 x\nd.mp4 0 1 2\ne.mp4 2\n")
+    errors: list[AnnotationError] = []
+    records = parse_video_list(p, labelled=True, on_error=errors.append)
+    assert [r.path for r in records] == ["a.mp4", "e.mp4"]
+    assert [r.where for r in records] == [f"{p}:1", f"{p}:5"]
+    assert [e.line for e in errors] == [2, 3, 4]
+    empty = _write(tmp_path, "", "empty.txt")
+    assert parse_video_list(empty, on_error=errors.append) == [] and errors[-1].line is None
+
+
+def test_label_maps_that_cannot_be_read_are_annotation_errors(tmp_path: Path) -> None:
+    from action_core.data.builders import video_list
+    from action_core.datasets.building import read_classes_file
+
+    _write(tmp_path, "a.mp4 0\n", "train.txt")
+    (tmp_path / "latin1.txt").write_bytes("caf\u00e9\n".encode("latin-1"))
+    for classes in ("latin1.txt", "missing.txt", "."):
+        with pytest.raises(AnnotationError):
+            video_list("train", root=str(tmp_path), pipeline=[], test_mode=True, classes=classes)
+        with pytest.raises(AnnotationError):
+            read_classes_file(tmp_path / classes)

@@ -394,3 +394,54 @@ def test_random_archives_of_links_never_write_outside_nor_half_way(tmp_path: Pat
                     assert what != "S", (members, rel)
         assert sorted(p.name for p in world.iterdir()) == ["outside", "target"], members
         assert _snapshot(outside) == {"secret": "S"}, members
+
+
+def _damaged_archives(tmp_path: Path) -> list[Path]:
+    """A truncated tar.gz, a truncated plain tar, a zip whose data fails its CRC, a zip symlink whose target is
+    not UTF-8 (all found by fuzzing ``prepare --extract``)."""
+    big = "x" * 5000 + "".join(chr(65 + i % 26) for i in range(20000))
+    full = _tar(tmp_path / "full.tar.gz", [("data/a.txt", "file", big), ("data/b.txt", "file", big)])
+    cut_gz = tmp_path / "cut.tar.gz"
+    cut_gz.write_bytes(full.read_bytes()[: len(full.read_bytes()) // 2])
+    plain = tmp_path / "plain.tar"
+    with tarfile.open(plain, "w") as tf:
+        for name in ("data/a.txt", "data/b.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = len(big)
+            tf.addfile(info, io.BytesIO(big.encode()))
+    cut_tar = tmp_path / "cut.tar"
+    cut_tar.write_bytes(plain.read_bytes()[:700] + b"\x07" * 600)
+    crc = tmp_path / "crc.zip"
+    with zipfile.ZipFile(crc, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("data/a.txt", big)
+    data = bytearray(crc.read_bytes())
+    data[60:70] = bytes(10)
+    crc.write_bytes(bytes(data))
+    link = tmp_path / "link.zip"
+    with zipfile.ZipFile(link, "w") as zf:
+        info = zipfile.ZipInfo("data/link")
+        info.external_attr = (0o120777 << 16) | 0x20
+        zf.writestr(info, b"\xff\xfe")
+    return [cut_gz, cut_tar, crc, link]
+
+
+def test_a_corrupt_or_truncated_archive_is_an_archive_error_and_leaves_nothing(tmp_path: Path) -> None:
+    for archive in _damaged_archives(tmp_path):
+        target = tmp_path / f"into_{archive.name}"
+        with pytest.raises(ArchiveError, match=archive.name) as info:
+            safe_extract(archive, target)
+        assert "corrupt" in str(info.value), str(info.value)
+        assert not [p for p in _tree(target) if ".partial-" in p], _tree(target)
+        if archive.name != "crc.zip":  # listing reads no member data, so a bad CRC shows only on unpacking
+            with pytest.raises(ArchiveError, match=archive.name):
+                list_members(archive)
+
+
+def test_a_zip_member_without_a_name_is_skipped(tmp_path: Path) -> None:
+    # Found by fuzzing: zipfile's is_dir() raised IndexError on the empty name.
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("data/a.txt", "a")
+        zf.writestr(zipfile.ZipInfo(""), "nameless")
+    assert safe_extract(archive, tmp_path / "out") == ["data/a.txt"]
+    assert _tree(tmp_path / "out") == {"data", "data/a.txt"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from action_core.datasets.doctor import main, run_doctor
 from action_core.datasets.synth import write_frames
 
@@ -85,8 +87,75 @@ def test_multi_label_lists_check_every_label(tmp_path: Path, media) -> None:
     media.make_videos(tmp_path, ["a.mp4", "b.mp4"])
     ann = tmp_path / "mmit.txt"
     ann.write_text("a.mp4 1 312\nb.mp4 12 313\n")
-    report = run_doctor([str(ann), "--num-classes", "313"])
+    report = run_doctor([str(ann), "--num-classes", "313", "--multi-label"])
     assert _faults(report) == {("b.mp4", "label_out_of_range")}
+    # Without --multi-label the rows are what a single-label training run refuses (it was guessed before).
+    single = run_doctor([str(ann), "--num-classes", "313"])
+    assert {(f.kind, f.where) for f in single.faults} == {("bad_row", f"{ann}:1"), ("bad_row", f"{ann}:2")}
+
+
+def test_rows_training_refuses_are_faults_naming_file_and_line(tmp_path: Path, media, capsys) -> None:
+    # Before, the doctor passed a path-only row and read a 4-column row as multi-label, and training then
+    # refused the list (or, for the path-only row, failed on label -1).
+    media.make_videos(tmp_path, ["a.mp4", "b.mp4", "ü_ñ.mp4"])
+    ann = tmp_path / "train.txt"
+    ann.write_text("a.mp4 0\nb.mp4\na.mp4 0 1 2\nb.mp4 x\nb.mp4 1\n")
+    code = main([str(ann), "--num-classes", "3", "--no-progress", "--report", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    rows = {f["where"]: f["detail"] for f in report["faults"] if f["kind"] == "bad_row"}
+    assert set(rows) == {f"{ann.resolve()}:{n}" for n in (2, 3, 4)}, out
+    assert "has no label" in rows[f"{ann.resolve()}:2"] and "4 fields" in rows[f"{ann.resolve()}:3"]
+    assert report["checked"] == 2 and f"{ann.resolve()}:2" in out
+    from action_core.data import AnnotationError
+    from action_core.data.builders import video_list
+
+    with pytest.raises(AnnotationError, match=":2: row 'b.mp4' has no label"):
+        video_list("train", root=str(tmp_path), pipeline=[], test_mode=False)
+    # An unlabelled test list is fine when said so.
+    ann.write_text("a.mp4\nü_ñ.mp4\n")
+    assert run_doctor([str(ann), "--unlabelled", "--no-progress"]).faults == []
+
+
+def test_an_empty_or_missing_list_is_a_fault_or_an_error(tmp_path: Path) -> None:
+    ann = tmp_path / "train.txt"
+    ann.write_text("\n\n")
+    report = run_doctor([str(ann), "--no-progress"])
+    assert [(f.kind, f.path) for f in report.faults] == [("empty_list", str(ann))]
+    from action_core.data import AnnotationError
+
+    with pytest.raises(AnnotationError, match="not found"):
+        run_doctor([str(tmp_path / "lists" / "nope.txt")])
+
+
+def test_damage_between_the_frames_a_quick_look_decodes_is_found(tmp_path: Path) -> None:
+    # An MJPEG clip with one frame's data zeroed: its first, middle and last frames decode, so the doctor
+    # passed it, and training then failed on the frames in between.
+    import av
+    import numpy as np
+
+    clip = tmp_path / "mjpeg.avi"
+    rng = np.random.default_rng(0)
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("mjpeg", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        for _ in range(30):
+            image = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with av.open(str(clip)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    data = bytearray(clip.read_bytes())
+    at, size = packets[7]
+    data[at : at + size] = bytes(size)
+    clip.write_bytes(bytes(data))
+    ann = tmp_path / "list.txt"
+    ann.write_text("mjpeg.avi 0\n")
+    assert _faults(run_doctor([str(ann), "--no-progress"])) == {("mjpeg.avi", "unreadable")}
+    assert run_doctor([str(ann), "--no-progress", "--quick"]).faults == []  # what --quick trades away
 
 
 def test_clips_read_by_the_fallback_path_are_listed_without_failing(tmp_path: Path, capsys) -> None:

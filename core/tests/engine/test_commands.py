@@ -98,3 +98,5 @@ def test_cli_train_into_a_used_work_dir_needs_resume_or_overwrite(
     assert main([*args, "--resume", "auto"]) == 0
     log = [json.loads(line) for line in (work_dir / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log if r.get("event") == "epoch_end"] == [1]
+    # iteration records name the epoch they belong to the same way (1-based), not the epochs completed
+    assert {r["epoch"] for r in log if "train/loss" in r and r.get("event") is None} == {1}

@@ -94,3 +94,43 @@ def test_stalled_decode_is_bounded(videos, tmp_path):
     with pytest.raises(VideoDecodeError, match="stalled") as e:
         r.get_frames([50])
     assert e.value.cause == "stalled"
+
+
+@pytest.mark.parametrize("ext", ["mp4", "avi", "mkv"])
+def test_metadata_that_is_not_utf8_does_not_stop_reading(tmp_path, ext):
+    # A title written by old software in Latin-1: PyAV's strict metadata decoding raised a bare
+    # UnicodeDecodeError on open, although every frame is intact.
+    import av
+
+    path = tmp_path / f"latin1.{ext}"
+    with av.open(str(path), "w") as out:
+        out.metadata["title"] = "MARKER"
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for i in range(6):
+            image = np.full((32, 32, 3), 40 * i, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = path.read_bytes()
+    at = data.index(b"MARKER")
+    path.write_bytes(data[:at] + "Ça va".encode("latin-1")[:6].ljust(6) + data[at + 6 :])
+    with av.open(str(path), metadata_errors="ignore") as container:
+        last = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)][-1]
+    with VideoReader(path) as r:
+        assert r.num_frames == 6
+        assert np.array_equal(r.get_frames([5], layout="THWC")[0].numpy(), last)
+
+
+def test_a_stream_no_decoder_knows_is_a_media_error(tmp_path):
+    # Found by fuzzing: a damaged sample description left the stream without a codec, and the reader failed
+    # with a bare AttributeError on the missing codec context.
+    good = write_video(str(tmp_path / "good.mp4"), n=6)
+    data = (tmp_path / "good.mp4").read_bytes()
+    assert b"avc1" in data
+    (tmp_path / "nocodec.mp4").write_bytes(data.replace(b"avc1", b"qqqq"))
+    with pytest.raises(VideoDecodeError, match="no decoder") as e:
+        VideoReader(tmp_path / "nocodec.mp4")
+    assert e.value.cause == "undecodable" and e.value.path.endswith("nocodec.mp4")
+    assert VideoReader(good).num_frames == 6

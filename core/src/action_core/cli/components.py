@@ -38,7 +38,7 @@ def list_main(argv: list[str]) -> int:
 def info_main(argv: list[str]) -> int:
     """Show one component: kind, plugin, distribution, target, summary and metadata."""
     parser = argparse.ArgumentParser(prog="action-run info", description="Describe a registered component.")
-    parser.add_argument("name")
+    parser.add_argument("name", help="a component name (tsm_r50, resnet_tsm, kinetics400...), or plugin:name")
     parser.add_argument("--kind", help="restrict to one kind")
     args = parser.parse_args(argv)
     registry = get_registry()
@@ -63,13 +63,13 @@ def info_main(argv: list[str]) -> int:
             f"no component named {args.name!r} of any kind"
             + (f"; it is provided by a first-party plugin that is not installed: {hint}" if hint else "")
         )
-    for e in found:
-        print(f"{e.kind} {e.name}")
-        print(f"  plugin:       {e.plugin} ({e.distribution} {e.version})")
-        print(f"  target:       {e.target}")
-        if e.summary:
-            print(f"  summary:      {e.summary}")
-        for k, v in e.spec.fields().items():
+    for found_entry in found:
+        print(f"{found_entry.kind} {found_entry.name}")
+        print(f"  plugin:       {found_entry.plugin} ({found_entry.distribution} {found_entry.version})")
+        print(f"  target:       {found_entry.target}")
+        if found_entry.summary:
+            print(f"  summary:      {found_entry.summary}")
+        for k, v in found_entry.spec.fields().items():
             print(f"  {k + ':':<13} {v}")
     return 0
 
@@ -150,7 +150,9 @@ def expanded_model_table(model: dict) -> dict:
     _check_nones(spec, "model", "model", spec_type=table["type"])
     for name, part in parts.items():
         _check_nones(part, PART_KINDS[name], f"model.{name}")
-    return _drop_none(table)
+    result = _drop_none(table)
+    assert isinstance(result, dict)
+    return result
 
 
 def _check_nones(table: dict, kind: str, where: str, *, spec_type: str | None = None) -> None:

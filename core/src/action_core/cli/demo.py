@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         dest="overrides",
         help="override applied to every preset, e.g. --set schedule.epochs=2",
     )
-    parser.add_argument("--device")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     parser.add_argument("--no-video", action="store_true", help="skip the predict demo video")
     args = parser.parse_args(argv)
 

@@ -13,7 +13,11 @@ def main(argv: list[str]) -> int:
         description="Temporal action proposals of a localizer checkpoint for every video of a split (no "
         "ground truth needed), written as an ActivityNet results JSON.",
     )
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        help="a localizer's training checkpoint (best.pth or last.pth of its work dir)",
+    )
     parser.add_argument("--config", help="preset or config (default: the one stored in the checkpoint)")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"], help="data.<split>")
     parser.add_argument("--out", required=True, help="the ActivityNet results JSON to write")

@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "flops": ("action_core.cli.tools:flops_main", "parameters and FLOPs of a model, per module"),
     "export": ("action_core.cli.tools:export_main", "export a model to ONNX or TorchScript, verified"),
+    "convert": (
+        "action_core.cli.convert:main",
+        "a foreign or pickled checkpoint as a plain state-dict file (safe to load)",
+    ),
     "bench": ("action_core.cli.bench:main", "clips/s of the data pipeline; s/iter of training and inference"),
 }
 
@@ -125,7 +129,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _describe(e: BaseException) -> str:
     if isinstance(e, OSError) and not isinstance(e, ActionError) and e.filename:
         return f"{e.strerror or e}: {e.filename!r}"
-    return str(e)
+    return _unwrap_worker_error(e, str(e))
+
+
+def _unwrap_worker_error(e: BaseException, text: str) -> str:
+    """The original message of an error raised in a DataLoader worker process.
+
+    torch re-raises it in the main process as the same class with the worker's traceback as its message
+    ("Caught X in DataLoader worker process 0. Original Traceback ..."); the user is owed the one line the
+    error would have said in the main process (``-v`` shows the traceback).
+    """
+    if not text.startswith(f"Caught {type(e).__name__} in DataLoader worker process"):
+        return text
+    marker = f"{type(e).__module__}.{type(e).__qualname__}: "
+    at = text.rfind(marker)
+    return text[at + len(marker) :].strip() if at >= 0 else text
 
 
 def _plugin_command(name: str) -> Callable[[list[str]], int | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,25 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--checkpoint", help="weights to load into the model (safe loading: weights only)")
     parser.add_argument("--num-classes", type=int, help="override the number of classes")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a config value before building, e.g. --set model.args.num_segments=16 (repeatable)",
+    )
     parser.add_argument(
         "--input-shape", type=_shape, help="one input batch, e.g. 1,8,3,224,224 (N,T,C,H,W for 2D)"
     )
 
 
 def build_model_from_source(
-    source: str, *, overrides: list[str] = (), num_classes: int | None = None, checkpoint: str | None = None
+    source: str,
+    *,
+    overrides: Sequence[str] = (),
+    num_classes: int | None = None,
+    checkpoint: str | None = None,
 ) -> Any:
     """A model from a model name, a preset/config (``[model]`` table) or a training checkpoint.
 
@@ -125,7 +137,12 @@ def export_main(argv: list[str]) -> int:
         prog="action-run export", description="Export a model to ONNX or TorchScript and verify its outputs."
     )
     _add_model_args(parser)
-    parser.add_argument("--format", choices=["onnx", "torchscript"], required=True)
+    parser.add_argument(
+        "--format",
+        choices=["onnx", "torchscript"],
+        required=True,
+        help="onnx (needs action-core[export]) or torchscript; the export is checked against eager outputs",
+    )
     parser.add_argument("--out", help="output file (default: <model>.onnx / .pt next to the source)")
     parser.add_argument("--atol", type=float, default=1e-4, help="largest accepted |exported - eager|")
     args = parser.parse_args(argv)

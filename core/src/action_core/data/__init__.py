@@ -5,7 +5,13 @@ then transforms on uint8 (T, C, H, W) tensors, ``Normalize`` (or ``Normalize(on_
 ``normalize_batch`` on the device) and ``FormatShape``.
 """
 
-from action_core.data.datasets import BadMediaLog, BadMediaReport, RawframeDataset, VideoDataset
+from action_core.data.datasets import (
+    BadMediaLog,
+    BadMediaReport,
+    RawframeDataset,
+    SampleError,
+    VideoDataset,
+)
 from action_core.data.decode import DecodeFrames
 from action_core.data.lists import AnnotationError, parse_rawframe_list, parse_slowfast_list, parse_video_list
 from action_core.data.loader import build_dataloader, keep_freed_memory, seed_worker, set_epoch
@@ -52,6 +58,7 @@ __all__ = [
     "RawframeDataset",
     "RawframeRecord",
     "Resize",
+    "SampleError",
     "SampleFrames",
     "SegmentSampleFrames",
     "TenCrop",

@@ -2,7 +2,8 @@
 
 Each follows the dataset contract ``build(split, *, root, pipeline, test_mode, **args)``. ``ann_file`` may
 contain ``{split}``; relative paths are taken under ``root``. ``classes`` is a list of names or the path of a
-label map (one class name per line; line order = label id).
+label map (one class name per line; line order = label id). ``labelled`` (default: ``not test_mode``) makes a
+row without a label an error naming the file and line, as a list to train on must label every row.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def _classes(root: str, classes: Sequence[str] | str | None) -> list[str] | None
         return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
     except FileNotFoundError as e:
         raise AnnotationError("label map not found; check 'classes' and the data root", path=str(path)) from e
+    except UnicodeDecodeError as e:
+        raise AnnotationError(f"the label map is not UTF-8 text ({e.reason})", path=str(path)) from e
+    except OSError as e:
+        raise AnnotationError(f"cannot read the label map: {e.strerror or e}", path=str(path)) from e
 
 
 def video_list(
@@ -47,6 +52,7 @@ def video_list(
     num_classes: int | None = None,
     classes: Sequence[str] | str | None = None,
     bad_media: BadMedia = "error",
+    labelled: bool | None = None,
 ) -> VideoDataset:
     """A :class:`VideoDataset` from an MMAction2 video list (``<path> <label>`` rows)."""
     names = _classes(root, classes)
@@ -57,6 +63,7 @@ def video_list(
         delimiter=delimiter,
         multi_label=multi_label,
         num_classes=num_classes,
+        labelled=not test_mode if labelled is None else labelled,
     )
     return VideoDataset(
         records,
@@ -85,6 +92,7 @@ def rawframe_list(
     start_index: int = 1,
     modality: str = "RGB",
     bad_media: BadMedia = "error",
+    labelled: bool | None = None,
 ) -> RawframeDataset:
     """A :class:`RawframeDataset` from an MMAction2 rawframe list (``<dir> [<offset>] <frames> <label>``)."""
     names = _classes(root, classes)
@@ -95,6 +103,7 @@ def rawframe_list(
         with_offset=with_offset,
         multi_label=multi_label,
         num_classes=num_classes,
+        labelled=not test_mode if labelled is None else labelled,
     )
     return RawframeDataset(
         records,
@@ -122,6 +131,7 @@ def slowfast_list(
     num_classes: int | None = None,
     classes: Sequence[str] | str | None = None,
     bad_media: BadMedia = "error",
+    labelled: bool | None = None,
 ) -> VideoDataset:
     """A :class:`VideoDataset` from a PySlowFast/PyTorchVideo list (``<path><separator><label>``)."""
     names = _classes(root, classes)
@@ -131,6 +141,7 @@ def slowfast_list(
         prefix=_under(root, data_prefix),
         separator=separator,
         num_classes=num_classes,
+        labelled=not test_mode if labelled is None else labelled,
     )
     return VideoDataset(
         records, pipeline, test_mode=test_mode, num_classes=num_classes, bad_media=bad_media, classes=names

@@ -10,6 +10,10 @@ Bad media (missing, empty, truncated, undecodable, too short) follows ``bad_medi
   same replacement every time), and record the skip in :attr:`bad_media_log`. The log is an append-only file
   that every DataLoader worker process writes to, so :meth:`bad_media_report` in the main process sees the
   skips of all workers (call it at epoch end).
+
+A pipeline step that cannot process a sample (a crop larger than the video, a clip that does not split into the
+configured views) raises :class:`SampleError`, naming the file and the list row; that is not bad media (the
+pipeline does not fit the data), so ``"skip"`` does not hide it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from torch.utils.data import Dataset
 
 from action_core.data.pipeline import build_pipeline
 from action_core.data.records import RawframeRecord, VideoRecord
+from action_core.errors import ActionError
 
 logger = logging.getLogger("action_core.data")
 
@@ -108,6 +113,15 @@ class BadMediaLog:
         return BadMediaReport(count=sum(1 for e in entries if e["replaced"]), files=files)
 
 
+class SampleError(ActionError, ValueError):
+    """A pipeline step could not make a sample from one record's media; the message names the file (and the
+    list row it comes from) and the step's reason."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def _error_text(error: BaseException) -> str:
     cause = getattr(error, "cause", None)
     return f"{cause}: {error}" if cause else f"{type(error).__name__}: {error}"
@@ -177,7 +191,7 @@ class _RecordDataset(Dataset):
         results = self._results(record)
         try:
             out = self.pipeline(results)
-        except MediaError:
+        except ActionError:  # media errors and the like already name the file
             raise
         except (OSError, EOFError, av.error.FFmpegError) as e:
             # A reader that let a raw I/O or FFmpeg error through: still name the file and the cause.
@@ -187,6 +201,12 @@ class _RecordDataset(Dataset):
                 path=path,
                 cause="undecodable",
             ) from e
+        except ValueError as e:
+            # Transforms raise ValueError for input they cannot process (a crop larger than the clip): the
+            # message says what, not which file; name it and the row it is listed on.
+            path = self._media_path(record)
+            where = getattr(record, "where", None)
+            raise SampleError(f"{where + ': ' if where else ''}{path!r}: {e}", path=path) from e
         finally:
             reader = results.get("reader")
             if reader is not None:

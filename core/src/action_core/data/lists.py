@@ -3,19 +3,26 @@ and plain lists of one's own videos (class names or indices, multi-label, segmen
 
 Every parser reads the file line by line, skips blank lines and reports a malformed row with the file and the
 1-based line number (:class:`AnnotationError`). Labels are taken as written: nothing is shifted between 0- and
-1-based numbering.
+1-based numbering. A list without any row is an error (naming the file), and so is, with ``labelled=True`` (a
+list to train on), a row without a label. Each record remembers its ``where`` (``"file:line"``).
+
+Training and ``action-run doctor`` read lists through these same functions: training stops at the first bad
+row; the doctor passes ``on_error`` to collect every bad row and check the rest.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 
 from action_core.data.records import RawframeRecord, VideoRecord
 from action_core.errors import ActionError
+
+_Record = TypeVar("_Record", VideoRecord, RawframeRecord)
 
 
 class AnnotationError(ActionError, ValueError):
@@ -28,18 +35,63 @@ class AnnotationError(ActionError, ValueError):
         self.line = line
 
 
-def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
+OnError = Callable[[AnnotationError], None]
+"""Receives each malformed row (the row is then left out) instead of the parser raising it."""
+
+
+def _lines(path: str | os.PathLike[str], on_error: OnError | None) -> Iterator[tuple[int, str]]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError as e:
         raise AnnotationError("annotation file not found; check the path", path=str(p)) from e
+    except IsADirectoryError as e:
+        raise AnnotationError("is a folder, not an annotation file", path=str(p)) from e
     except UnicodeDecodeError as e:
         raise AnnotationError(f"not a UTF-8 text file ({e.reason})", path=str(p)) from e
+    rows = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if line:
+            rows += 1
             yield number, line
+    if not rows:
+        _report(
+            AnnotationError(
+                "the list has no rows; write one '<path> <label>' row per clip (or check that `prepare` "
+                "found the media)",
+                path=str(p),
+            ),
+            on_error,
+        )
+
+
+def _report(error: AnnotationError, on_error: OnError | None) -> None:
+    if on_error is None:
+        raise error
+    on_error(error)
+
+
+def _rows(
+    path: str | os.PathLike[str], on_error: OnError | None, parse_row: Callable[[int, str], _Record]
+) -> list[_Record]:
+    records = []
+    for number, line in _lines(path, on_error):
+        try:
+            records.append(parse_row(number, line))
+        except AnnotationError as e:
+            _report(e, on_error)
+    return records
+
+
+def _unlabelled(row: str, layout: str, *, path: str, line: int) -> AnnotationError:
+    tabs = " (its fields are separated by tabs: use the list's delimiter)" if "\t" in row else ""
+    return AnnotationError(
+        f"row {row!r} has no label{tabs}; a list to train on needs {layout} on every row "
+        "(rows with only a path belong in an unlabelled test list)",
+        path=path,
+        line=line,
+    )
 
 
 def _int_field(value: str, what: str, *, path: str, line: int, row: str) -> int:
@@ -77,18 +129,26 @@ def parse_video_list(
     delimiter: str = " ",
     multi_label: bool = False,
     num_classes: int | None = None,
+    labelled: bool = False,
+    on_error: OnError | None = None,
 ) -> list[VideoRecord]:
     """Read an MMAction2 video list: ``<path><delimiter><label>`` per line.
 
-    A line with only a path is unlabelled (``label=None``). With ``multi_label`` every field after the path
-    is a label. Paths are joined to ``prefix``.
+    A line with only a path is unlabelled (``label=None``), unless ``labelled`` (a list to train on), where
+    it is an error. With ``multi_label`` every field after the path is a label. Paths are joined to
+    ``prefix``. ``on_error`` receives each malformed row instead of raising it.
     """
     name = os.fspath(path)
-    records = []
-    for number, line in _lines(path):
+    layout = f"'<path>{delimiter}<label>'"
+
+    def row(number: int, line: str) -> VideoRecord:
         fields = line.split(delimiter)
         fields = [f for f in fields if f != ""] if delimiter == " " else [f.strip() for f in fields]
         file, rest = fields[0], fields[1:]
+        if not file:
+            raise AnnotationError(f"row {line!r} has an empty path", path=name, line=number)
+        if labelled and not rest:
+            raise _unlabelled(line, layout, path=name, line=number)
         if multi_label:
             labels = [_int_field(v, "label", path=name, line=number, row=line) for v in rest]
             _check_range(labels, num_classes, path=name, line=number)
@@ -100,13 +160,14 @@ def parse_video_list(
             _check_range([label], num_classes, path=name, line=number)
         else:
             raise AnnotationError(
-                f"row {line!r} has {len(fields)} fields; expected '<path>{delimiter}<label>' "
+                f"row {line!r} has {len(fields)} fields; expected {layout} "
                 "(pass multi_label=True for several labels, or another delimiter if paths contain it)",
                 path=name,
                 line=number,
             )
-        records.append(VideoRecord(_join(prefix, file), label))
-    return records
+        return VideoRecord(_join(prefix, file), label, where=f"{name}:{number}")
+
+    return _rows(path, on_error, row)
 
 
 def parse_rawframe_list(
@@ -116,18 +177,22 @@ def parse_rawframe_list(
     with_offset: bool = False,
     multi_label: bool = False,
     num_classes: int | None = None,
+    labelled: bool = False,
+    on_error: OnError | None = None,
 ) -> list[RawframeRecord]:
     """Read an MMAction2 rawframe list: ``<frame_dir> [<offset>] <total_frames> <label...>`` per line.
 
-    Without labels the row is unlabelled. A single-label list (the default) accepts exactly one label.
+    Without labels the row is unlabelled, unless ``labelled`` (a list to train on), where it is an error. A
+    single-label list (the default) accepts exactly one label. ``on_error`` receives each malformed row
+    instead of raising it.
     """
     name = os.fspath(path)
-    records = []
     needed = 3 if with_offset else 2
     layout = (
         "<frame_dir> <offset> <total_frames> <label>" if with_offset else "<frame_dir> <total_frames> <label>"
     )
-    for number, line in _lines(path):
+
+    def row(number: int, line: str) -> RawframeRecord:
         fields = line.split()
         if len(fields) < needed:
             raise AnnotationError(
@@ -140,6 +205,8 @@ def parse_rawframe_list(
         offset = _int_field(fields[1], "offset", path=name, line=number, row=line) if with_offset else 0
         total = _int_field(fields[needed - 1], "total_frames", path=name, line=number, row=line)
         labels = [_int_field(v, "label", path=name, line=number, row=line) for v in fields[needed:]]
+        if labelled and not labels:
+            raise _unlabelled(line, layout, path=name, line=number)
         _check_range(labels, num_classes, path=name, line=number)
         if multi_label:
             label: int | list[int] | None = labels or None
@@ -151,8 +218,9 @@ def parse_rawframe_list(
             )
         else:
             label = labels[0] if labels else None
-        records.append(RawframeRecord(_join(prefix, frame_dir), total, label, offset))
-    return records
+        return RawframeRecord(_join(prefix, frame_dir), total, label, offset, where=f"{name}:{number}")
+
+    return _rows(path, on_error, row)
 
 
 def parse_slowfast_list(
@@ -161,26 +229,33 @@ def parse_slowfast_list(
     prefix: str | os.PathLike[str] | None = None,
     separator: str = " ",
     num_classes: int | None = None,
+    labelled: bool = False,
+    on_error: OnError | None = None,
 ) -> list[VideoRecord]:
     """Read a PySlowFast / PyTorchVideo list: ``<path><separator><label>`` per line.
 
     The label is split off from the right, so paths may contain the separator (spaces). A line whose last
-    field is not an integer is a malformed row; a line without a separator is an unlabelled path.
+    field is not an integer is a malformed row; a line without a separator is an unlabelled path (an error
+    with ``labelled``). ``on_error`` receives each malformed row instead of raising it.
     """
     name = os.fspath(path)
-    records = []
-    for number, line in _lines(path):
+
+    def row(number: int, line: str) -> VideoRecord:
+        where = f"{name}:{number}"
         file, sep, last = line.rpartition(separator)
         if not sep:
-            records.append(VideoRecord(_join(prefix, line), None))
-            continue
+            if labelled:
+                raise _unlabelled(line, f"'<path>{separator}<label>'", path=name, line=number)
+            return VideoRecord(_join(prefix, line), None, where=where)
         label = _int_field(last.strip(), "label", path=name, line=number, row=line)
         _check_range([label], num_classes, path=name, line=number)
         file = file.strip()
         if not file:
             raise AnnotationError(f"row {line!r} has an empty path", path=name, line=number)
-        records.append(VideoRecord(_join(prefix, file), label))
-    return records
+        return VideoRecord(_join(prefix, file), label, where=where)
+
+    return _rows(path, on_error, row)
+
 
 
 def _seconds(value: str, what: str, *, path: str, line: int, row: str) -> float:
@@ -225,7 +300,7 @@ def parse_plain_list(path: str | os.PathLike[str]) -> list[PlainRow]:
     """
     name = os.fspath(path)
     rows = []
-    for number, line in _lines(path):
+    for number, line in _lines(path, None):
         if line.startswith("#"):
             continue
         fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()

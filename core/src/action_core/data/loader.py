@@ -92,7 +92,7 @@ def build_dataloader(
     """
     if tune_memory and num_workers == 0:
         keep_freed_memory()
-    sampler = None
+    sampler: Any = None
     rank_offset = 0
     if distributed:
         replicas, rank_offset = _dist_info(num_replicas, rank)
@@ -123,6 +123,6 @@ def build_dataloader(
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:
     """Tell the loader's sampler the epoch (reshuffles a :class:`DistributedSampler`); a no-op otherwise."""
-    sampler = getattr(loader, "sampler", None)
-    if hasattr(sampler, "set_epoch"):
-        sampler.set_epoch(epoch)
+    set_sampler_epoch = getattr(getattr(loader, "sampler", None), "set_epoch", None)
+    if callable(set_sampler_epoch):
+        set_sampler_epoch(epoch)

@@ -34,7 +34,8 @@ class VideoRecord:
 
     ``label`` is an int (single-label), a list of ints (multi-label) or None (unlabelled).
     ``num_frames`` is what the annotation says, if anything; the reader's count is what sampling uses.
-    ``start``/``end`` (seconds) restrict sampling to a segment of the file.
+    ``start``/``end`` (seconds) restrict sampling to a segment of the file. ``where`` says where the record
+    was annotated (``"list.txt:7"``), so errors about its media can name the row; it takes no part in equality.
     """
 
     path: str = attrs.field(converter=str)
@@ -42,6 +43,7 @@ class VideoRecord:
     num_frames: int | None = attrs.field(default=None)
     start: float | None = attrs.field(default=None)
     end: float | None = attrs.field(default=None)
+    where: str | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
 
     @end.validator
     def _check_segment(self, attribute: attrs.Attribute, value: float | None) -> None:
@@ -54,12 +56,14 @@ class RawframeRecord:
     """A folder of extracted frames (``img_00001.jpg`` ...), its frame count and label.
 
     ``offset`` is added to every frame index (clips cut from one long folder, MMAction2's ``with_offset`` lists).
+    ``where`` says where the record was annotated (``"list.txt:7"``); it takes no part in equality.
     """
 
     frame_dir: str = attrs.field(converter=str)
     num_frames: int = attrs.field(converter=int)
     label: int | list[int] | None = attrs.field(default=None, converter=_to_label, validator=_check_label)
     offset: int = attrs.field(default=0, converter=int)
+    where: str | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
 
     @num_frames.validator
     def _check_frames(self, attribute: attrs.Attribute, value: int) -> None:

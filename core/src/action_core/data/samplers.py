@@ -126,9 +126,9 @@ class SampleFrames:
             return np.zeros(n, dtype=np.int32)
         stretch = (total - extent + 1) // n
         if stretch > 0:
-            return np.arange(n) * stretch + np.random.randint(stretch, size=n)
+            return np.arange(n) * stretch + np.random.randint(int(stretch), size=n)
         if total > max(n, extent):
-            return np.sort(np.random.randint(total - extent + 1, size=n))
+            return np.sort(np.random.randint(int(total - extent + 1), size=n))
         if stretch == 0:
             return np.around(np.arange(n) * ((total - extent + 1.0) / n))
         return np.zeros(n, dtype=np.int32)
@@ -181,6 +181,7 @@ class SampleFrames:
         fps_ratio = fps / self.target_fps if self.target_fps and fps else 1.0
         extent = self._clip_extent(fps_ratio)
         offsets = self._test_offsets(total, extent) if self.test_mode else self._train_offsets(total, extent)
+        steps: np.ndarray
         if self.target_fps:
             steps = np.linspace(0, extent - 1, self.clip_len).astype(np.int32)
         else:

@@ -78,7 +78,9 @@ class Resize:
                 raise ValueError(f"Resize scale factor must be positive, got {scale}")
             self.scale: float | tuple[float, float] = float(scale)
         else:
-            pair = tuple(scale)
+            if isinstance(scale, bool):
+                raise TypeError(f"Resize scale must be a factor or a pair (w, h), got {scale!r}")
+            pair: tuple[float, ...] = tuple(float(v) for v in scale)
             if len(pair) != 2:
                 raise TypeError(f"Resize scale must be a factor or a pair (w, h), got {scale!r}")
             if min(pair) == -1:

@@ -15,13 +15,17 @@ its real name, and unpacking the same archive again over an interrupted one give
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gzip
+import lzma
 import os
 import posixpath
 import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -46,6 +50,30 @@ class UnsafeArchiveError(ActionError):
 
 class ArchiveError(ActionError):
     """An archive cannot be read or unpacked (unknown format, corrupt, a member that clashes with the folder)."""
+
+
+# What the standard library's readers raise on a damaged or truncated archive (bz2 raises OSError).
+_DAMAGED = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    gzip.BadGzipFile,
+    EOFError,
+    UnicodeDecodeError,
+    NotImplementedError,  # a zip compression method the zipfile module lacks
+)
+
+
+@contextlib.contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Turn a damaged archive's reader errors into one :class:`ArchiveError` naming the file."""
+    try:
+        yield
+    except _DAMAGED as e:
+        raise ArchiveError(
+            f"{path}: the archive is corrupt or truncated ({type(e).__name__}: {e}); download it again"
+        ) from e
 
 
 @attrs.frozen
@@ -320,7 +348,8 @@ def _zip_like_members(archive: str, zf: Any) -> Iterator[_Member]:
         name = _normalise(archive, info.filename)
         # Zip (and rar) keep the Unix file type in the high bits of the external attributes.
         mode = (getattr(info, "external_attr", 0) >> 16) & 0xFFFF
-        if info.filename.endswith("/") or (hasattr(info, "is_dir") and info.is_dir()):
+        # zipfile's is_dir() fails on an empty name (a damaged directory entry); such a member is skipped.
+        if info.filename.endswith("/") or (info.filename and hasattr(info, "is_dir") and info.is_dir()):
             yield _Member(name, "dir")
         elif stat.S_ISLNK(mode) or (hasattr(info, "is_symlink") and info.is_symlink()):
             yield _Member(name, "symlink", zf.read(info).decode("utf-8"))
@@ -355,11 +384,12 @@ def list_members(archive: str | os.PathLike[str]) -> list[str]:
     what is already on disk into account.
     """
     path = os.fspath(archive)
-    handle, members_of = _open_archive(path)
-    with handle:
-        members = list(members_of(path, handle))
-        _plan(path, members, None)
-        return [m.name for m in members if m.name]
+    with _reading(path):
+        handle, members_of = _open_archive(path)
+        with handle:
+            members = list(members_of(path, handle))
+    _plan(path, members, None)
+    return [m.name for m in members if m.name]
 
 
 def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> list[str]:
@@ -370,9 +400,12 @@ def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]
     """
     path = os.fspath(archive)
     root = os.path.realpath(os.fspath(target))
-    handle, members_of = _open_archive(path)
+    with _reading(path):
+        handle, members_of = _open_archive(path)
     with handle:
-        steps = _plan(path, list(members_of(path, handle)), root if os.path.isdir(root) else None)
+        with _reading(path):
+            members = list(members_of(path, handle))
+        steps = _plan(path, members, root if os.path.isdir(root) else None)
         os.makedirs(root, exist_ok=True)
         written = []
         for step in steps:
@@ -392,15 +425,20 @@ def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str]
             if m.kind == "dir":
                 continue
             tmp = os.path.join(parent, f".{os.path.basename(dest)}.partial-{os.getpid()}")
-            if m.kind == "symlink":
-                os.symlink(m.link, tmp)
-            elif m.kind == "hardlink":
-                shutil.copyfile(os.path.join(root, *step.source), tmp)
-            else:
-                assert m.open is not None
-                with m.open() as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-            os.replace(tmp, dest)
+            try:
+                if m.kind == "symlink":
+                    os.symlink(m.link, tmp)
+                elif m.kind == "hardlink":
+                    shutil.copyfile(os.path.join(root, *step.source), tmp)
+                else:
+                    assert m.open is not None
+                    with _reading(path), m.open() as src, open(tmp, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                os.replace(tmp, dest)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(tmp)
+                raise
             written.append(m.name)
         return written
 

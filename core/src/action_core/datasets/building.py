@@ -137,35 +137,46 @@ def build_from_list(
     data_prefix: str | os.PathLike[str] | None = None,
     frame_template: str = RAWFRAME_TEMPLATE,
     frame_start_index: int = 1,
+    labelled: bool | None = None,
     **dataset_args: Any,
 ) -> Any:
     """A dataset over an MMAction2 video or rawframe list (such as the ones ``prepare`` writes).
 
     Paths in the list are relative to ``data_prefix`` (default: ``root``). Labels are checked against
-    ``len(classes)``.
+    ``len(classes)``; ``labelled`` (default: ``not test_mode``) refuses rows without a label.
     """
     from action_core.data import RawframeDataset, VideoDataset, parse_rawframe_list, parse_video_list
 
     prefix = os.fspath(data_prefix) if data_prefix is not None else os.fspath(root)
     num_classes = len(classes) or None
     common = dict(test_mode=test_mode, multi_label=multi_label, classes=list(classes), **dataset_args)
+    needs_labels = not test_mode if labelled is None else labelled
     if modality == "rawframes":
         frames = parse_rawframe_list(
-            ann_file, prefix=prefix, multi_label=multi_label, num_classes=num_classes
+            ann_file, prefix=prefix, multi_label=multi_label, num_classes=num_classes, labelled=needs_labels
         )
         return RawframeDataset(
             frames, pipeline, filename_tmpl=frame_template, start_index=frame_start_index, **common
         )
     if modality != "video":
         raise ValueError(f"modality must be 'video' or 'rawframes', got {modality!r}")
-    videos = parse_video_list(ann_file, prefix=prefix, multi_label=multi_label, num_classes=num_classes)
+    videos = parse_video_list(
+        ann_file, prefix=prefix, multi_label=multi_label, num_classes=num_classes, labelled=needs_labels
+    )
     return VideoDataset(videos, pipeline, **common)
 
 
 def read_classes_file(path: str | os.PathLike[str]) -> list[str]:
     """Class names from a file with one name per line (line ``i`` is label ``i``)."""
-    with open(path, encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
+    from action_core.data.lists import AnnotationError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip()]
+    except UnicodeDecodeError as e:
+        raise AnnotationError(f"the class list is not UTF-8 text ({e.reason})", path=os.fspath(path)) from e
+    except OSError as e:
+        raise AnnotationError(f"cannot read the class list: {e.strerror or e}", path=os.fspath(path)) from e
 
 
 def build_dataset(
@@ -185,6 +196,7 @@ def build_dataset(
     missing: Missing = "drop",
     frame_template: str = RAWFRAME_TEMPLATE,
     frame_start_index: int = 1,
+    labelled: bool | None = None,
     **dataset_args: Any,
 ) -> Any:
     """What a dataset plugin's registered builder does, given how to get its classes and samples.
@@ -209,12 +221,18 @@ def build_dataset(
     frames = dict(frame_template=frame_template, frame_start_index=frame_start_index)
     if ann_file is not None:
         return build_from_list(
-            ann_file, root=root, modality=modality, data_prefix=data_prefix, **common, **frames
+            ann_file,
+            root=root,
+            modality=modality,
+            data_prefix=data_prefix,
+            labelled=labelled,
+            **common,
+            **frames,
         )
     prepared = list_path(root, name, split, modality)
     if source != "annotations" and os.path.isfile(prepared):
         logger.info("%s %s: reading the prepared list %s", name, split, prepared)
-        return build_from_list(prepared, root=root, modality=modality, **common, **frames)
+        return build_from_list(prepared, root=root, modality=modality, labelled=labelled, **common, **frames)
     if source == "lists":
         raise NotPreparedError(
             f"{name} {split}: no prepared list {prepared}; run `action-run {name} prepare --root {root}"

@@ -1,8 +1,12 @@
 """``action-run doctor DATASET_OR_LIST``: check a dataset or an annotation list without preparing anything.
 
-For every clip it reports missing, empty (0-byte) and unreadable (truncated, corrupt) files, list frame
-counts (rawframe lists) that disagree with the folder, clips shorter than ``--min-frames`` and labels
-outside ``[0, num_classes)``: these are faults, and the exit code is 1 when there is any. It also notices,
+It reads lists with the parsers training uses and clips with the readers training uses, so what it passes,
+training accepts. It reports rows training would refuse (a row without a label in a list to train on, a
+row with too many fields, a label that is not a number: ``bad_row``, naming file and line), a list without
+rows (``empty_list``) and, for every clip, missing, empty (0-byte) and unreadable (truncated, corrupt:
+every frame is decoded, unless ``--quick``) files, list frame counts (rawframe lists) that disagree with the
+folder, clips shorter than ``--min-frames`` and labels outside ``[0, num_classes)``: these are faults, and
+the exit code is 1 when there is any. It also notices,
 without failing, what does not stop training but is worth knowing: container headers whose frame count
 disagrees with the frames present (AVI headers often do; the reader counts the real frames) and clips the
 reader can only read by decoding from the start (exact but slower; ``VideoReader.fallback_reason``). It
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import itertools
 import json
 import os
 import sys
@@ -28,6 +33,8 @@ from action_core.datasets.media import parallel_map, probe_frame_dir, probe_vide
 from action_core.errors import ActionError
 
 FAULT_KINDS = (
+    "empty_list",
+    "bad_row",
     "missing",
     "empty",
     "unreadable",
@@ -92,7 +99,9 @@ class DoctorReport:
                 continue
             lines.append(f"  {kind}: {len(found)}")
             for f in found[:10]:
-                lines.append(f"    {f.where + ': ' if f.where else ''}{f.path}: {f.detail}")
+                # A row or list finding is about the list, which its "where" already names.
+                what = "" if kind in ("bad_row", "empty_list") else f"{f.path}: "
+                lines.append(f"    {f.where + ': ' if f.where else ''}{what}{f.detail}")
         if not self.faults:
             lines.append("  no problems found")
         titles = {
@@ -108,7 +117,13 @@ class DoctorReport:
 
 
 def check_item(
-    item: Item, *, min_frames: int, num_classes: int | None, template: str, start_index: int
+    item: Item,
+    *,
+    min_frames: int,
+    num_classes: int | None,
+    template: str,
+    start_index: int,
+    every_frame: bool = True,
 ) -> list[Fault]:
     """All faults and notices of one clip."""
     faults = []
@@ -119,7 +134,10 @@ def check_item(
                 item.path, "label_out_of_range", f"label {bad[0]} is outside [0, {num_classes})", item.where
             )
         )
-    probe = probe_frame_dir(item.path, template, start_index) if item.frames else probe_video(item.path)
+    if item.frames:
+        probe = probe_frame_dir(item.path, template, start_index, every_frame=every_frame)
+    else:
+        probe = probe_video(item.path, every_frame=every_frame)
     if probe.cause is not None:
         kind = probe.cause if probe.cause in ("missing", "empty") else "unreadable"
         faults.append(Fault(item.path, kind, probe.message, item.where))
@@ -158,54 +176,80 @@ def _labels(label: int | Sequence[int] | None) -> tuple[int, ...]:
     return (int(label),) if isinstance(label, int) else tuple(int(v) for v in label)
 
 
-def _data_lines(path: str) -> list[tuple[int, list[str]]]:
-    with open(path, encoding="utf-8-sig") as f:
-        return [(i, line.split()) for i, line in enumerate(f, start=1) if line.strip()]
+def _looks_like_rawframes(path: str, base: str) -> bool:
+    # Peek at the first rows: "<folder> <number> ..." whose folder exists is a rawframe list.
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        rows = [line.split() for line in itertools.islice((li for li in f if li.strip()), 20)]
+    return any(
+        len(fields) >= 2 and fields[1].isdigit() and os.path.isdir(os.path.join(base, fields[0]))
+        for fields in rows
+    )
 
 
 def items_from_list(
-    path: str, *, prefix: str | None, fmt: str, multi_label: bool | None
-) -> tuple[list[Item], str]:
-    """Read an MMAction2 video or rawframe list (``fmt``: ``auto``, ``video`` or ``rawframes``)."""
-    from action_core.data import parse_rawframe_list, parse_video_list
+    path: str, *, prefix: str | None, fmt: str, multi_label: bool, labelled: bool = True
+) -> tuple[list[Item], str, list[Fault]]:
+    """Read an MMAction2 video or rawframe list (``fmt``: ``auto``, ``video`` or ``rawframes``) with the parser
+    training uses; the rows it would refuse come back as faults (``bad_row``, ``empty_list``)."""
+    from action_core.data import AnnotationError, parse_rawframe_list, parse_video_list
 
-    rows = _data_lines(path)
     base = prefix if prefix is not None else os.path.dirname(os.path.abspath(path))
     if fmt == "auto":
-        fmt = "video"
-        for _, fields in rows[:20]:
-            if len(fields) >= 2 and fields[1].isdigit() and os.path.isdir(os.path.join(base, fields[0])):
-                fmt = "rawframes"
-                break
-    width = 3 if fmt == "rawframes" else 2
-    if multi_label is None:
-        multi_label = any(len(fields) > width for _, fields in rows)
+        fmt = "rawframes" if _looks_like_rawframes(path, base) else "video"
     name = os.path.abspath(path)
+    faults: list[Fault] = []
+
+    def refused(error: AnnotationError) -> None:
+        if error.line is None:
+            faults.append(Fault(path, "empty_list", str(error).removeprefix(f"{error.path}: "), name))
+            return
+        detail = str(error).removeprefix(f"{error.path}:{error.line}: ")
+        faults.append(Fault(path, "bad_row", detail, f"{name}:{error.line}"))
+
+    options = dict(prefix=base, multi_label=multi_label, labelled=labelled, on_error=refused)
+    items: list[Item]
     if fmt == "rawframes":
-        frames = parse_rawframe_list(path, prefix=base, multi_label=multi_label)
         items = [
-            Item(r.frame_dir, _labels(r.label), r.num_frames, f"{name}:{line}", frames=True)
-            for r, (line, _) in zip(frames, rows, strict=True)
+            Item(r.frame_dir, _labels(r.label), r.num_frames, _where(r.where, path, name), frames=True)
+            for r in parse_rawframe_list(os.path.abspath(path), **options)  # type: ignore[arg-type]
         ]
     else:
-        videos = parse_video_list(path, prefix=base, multi_label=multi_label)
         items = [
-            Item(r.path, _labels(r.label), r.num_frames, f"{name}:{line}")
-            for r, (line, _) in zip(videos, rows, strict=True)
+            Item(r.path, _labels(r.label), r.num_frames, _where(r.where, path, name))
+            for r in parse_video_list(os.path.abspath(path), **options)  # type: ignore[arg-type]
         ]
-    return items, fmt
+    return items, fmt, faults
 
 
-def items_from_dataset(name: str, *, root: str, split: str, args: dict[str, Any]) -> tuple[list[Item], Any]:
-    """The records of a registered dataset (built with an empty pipeline, missing clips kept)."""
+def _where(where: str | None, path: str, name: str) -> str:
+    return where or name
+
+
+def items_from_dataset(
+    name: str, *, root: str, split: str, args: dict[str, Any], test_mode: bool = True
+) -> tuple[list[Item], Any]:
+    """The records of a registered dataset, built as training builds it (with an empty pipeline, missing
+    clips kept); ``test_mode=False`` reads a split as a training split (every row labelled)."""
     import action_core
 
     builder = action_core.get_registry().get("dataset", name).load()
     params = inspect.signature(builder).parameters
     if "missing" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
         args = {"missing": "keep", **args}
-    dataset = builder(split=split, root=root, pipeline=[], test_mode=True, **args)
+    dataset = builder(split=split, root=root, pipeline=[], test_mode=test_mode, **args)
     return items_of_dataset(dataset), dataset
+
+
+def items_of_dataset(dataset: Any) -> list[Item]:
+    """The clips of a built record dataset (video files or frame folders) as doctor items."""
+    items = []
+    for rec in getattr(dataset, "records", []):
+        where = getattr(rec, "where", None) or ""
+        if hasattr(rec, "frame_dir"):
+            items.append(Item(rec.frame_dir, _labels(rec.label), rec.num_frames, where, frames=True))
+        else:
+            items.append(Item(rec.path, _labels(rec.label), rec.num_frames, where))
+    return items
 
 
 def check_items(
@@ -214,20 +258,20 @@ def check_items(
     target: str,
     num_classes: int | None,
     min_frames: int = 1,
-    template: str = RAWFRAME_TEMPLATE,
-    start_index: int = 1,
+    every_frame: bool = True,
     workers: int = 1,
     progress: bool = True,
 ) -> DoctorReport:
-    """Check every clip of ``items`` (:func:`check_item`, in ``workers`` processes): what ``doctor`` and
-    ``action-run train --videos`` run before any training."""
+    """Check every clip of ``items`` (:func:`check_item`, in ``workers`` processes) as ``doctor`` does:
+    what ``action-run train --videos`` runs before any training."""
     report = DoctorReport(target=target, checked=len(items), num_classes=num_classes)
     check = partial(
         check_item,
         min_frames=min_frames,
         num_classes=num_classes,
-        template=template,
-        start_index=start_index,
+        template=RAWFRAME_TEMPLATE,
+        start_index=1,
+        every_frame=every_frame,
     )
     for faults in parallel_map(
         check, list(items), workers=workers, desc="doctor", progress=progress and len(items) > 50
@@ -237,17 +281,6 @@ def check_items(
     return report
 
 
-def items_of_dataset(dataset: Any) -> list[Item]:
-    """The clips of a built record dataset (video files or frame folders) as doctor items."""
-    items = []
-    for rec in getattr(dataset, "records", []):
-        if hasattr(rec, "frame_dir"):
-            items.append(Item(rec.frame_dir, _labels(rec.label), rec.num_frames, frames=True))
-        else:
-            items.append(Item(rec.path, _labels(rec.label), rec.num_frames))
-    return items
-
-
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="action-run doctor",
@@ -255,15 +288,40 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("target", help="an annotation list file, or the name of a registered dataset")
     parser.add_argument("--root", default="", help="dataset root (registered datasets)")
-    parser.add_argument("--split", default="train", help="split of a registered dataset")
+    parser.add_argument(
+        "--split",
+        default="train",
+        help="split of a registered dataset; 'train' is read as training reads it (every row labelled)",
+    )
     parser.add_argument(
         "--arg", action="append", default=[], metavar="KEY=VALUE", help="dataset builder argument"
     )
     parser.add_argument(
         "--prefix", default=None, help="folder the list's paths are relative to (default: its folder)"
     )
-    parser.add_argument("--format", choices=("auto", "video", "rawframes"), default="auto")
-    parser.add_argument("--multi-label", action="store_true", default=None, help="rows carry several labels")
+    parser.add_argument(
+        "--format",
+        choices=("auto", "video", "rawframes"),
+        default="auto",
+        help="list format (default: rawframes when the first rows name existing folders and frame counts)",
+    )
+    parser.add_argument(
+        "--multi-label",
+        action="store_true",
+        help="rows carry several labels (as the dataset's multi_label=True); without it a row with more than "
+        "one label is refused, as single-label training refuses it",
+    )
+    parser.add_argument(
+        "--unlabelled",
+        action="store_true",
+        help="the list (or split) is an unlabelled test list: rows with only a path are fine (by default "
+        "every row of a list, and of a 'train' split, needs a label, as training requires)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="decode only the first, middle and last frame of each clip (faster; misses damage between them)",
+    )
     classes = parser.add_mutually_exclusive_group()
     classes.add_argument("--num-classes", type=int, default=None, help="labels must be below this")
     classes.add_argument("--classes", default=None, help="class list file (one name per line)")
@@ -272,10 +330,28 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--frame-template", default=RAWFRAME_TEMPLATE, help="frame file names of frame folders"
     )
     parser.add_argument("--start-index", type=int, default=1, help="number of the first frame file")
-    parser.add_argument("--report", default=None, help="where to write the JSON report")
+    parser.add_argument(
+        "--report", default=None, help="where to write the JSON report (default: beside the list)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="processes")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
+
+
+def _names_a_file(target: str) -> bool:
+    """True when ``target`` is a list file; a path that does not exist is an error (not a dataset name)."""
+    if os.path.isfile(target):
+        return True
+    if os.path.exists(target) or os.sep in target or os.path.splitext(target)[1] in (".txt", ".csv", ".list"):
+        from action_core.data import AnnotationError
+
+        what = "is a folder, not an annotation list" if os.path.isdir(target) else "not found"
+        raise AnnotationError(
+            f"{what}; give an annotation list file or the name of a registered dataset "
+            "(`action-run list datasets`)",
+            path=target,
+        )
+    return False
 
 
 def _value(text: str) -> Any:
@@ -293,9 +369,14 @@ def run_doctor(argv: list[str]) -> DoctorReport:
     if args.classes:
         num_classes = len(read_classes_file(args.classes))
     template, start_index = args.frame_template, args.start_index
-    if os.path.isfile(args.target):
-        items, fmt = items_from_list(
-            args.target, prefix=args.prefix, fmt=args.format, multi_label=args.multi_label
+    list_faults: list[Fault] = []
+    if _names_a_file(args.target):
+        items, fmt, list_faults = items_from_list(
+            args.target,
+            prefix=args.prefix,
+            fmt=args.format,
+            multi_label=args.multi_label,
+            labelled=not args.unlabelled,
         )
         default_report = args.target + ".doctor.json"
         notes.append(f"read as an MMAction2 {fmt} list")
@@ -306,7 +387,13 @@ def run_doctor(argv: list[str]) -> DoctorReport:
             if not sep:
                 raise ActionError(f"--arg {pair!r} must look like KEY=VALUE")
             extra[key] = _value(value)
-        items, dataset = items_from_dataset(args.target, root=args.root, split=args.split, args=extra)
+        items, dataset = items_from_dataset(
+            args.target,
+            root=args.root,
+            split=args.split,
+            args=extra,
+            test_mode=args.unlabelled or args.split != "train",
+        )
         if num_classes is None:
             num_classes = len(getattr(dataset, "classes", []) or []) or getattr(dataset, "num_classes", None)
         template = getattr(dataset, "filename_tmpl", template)
@@ -316,17 +403,22 @@ def run_doctor(argv: list[str]) -> DoctorReport:
         default_report = f"doctor_{args.target}_{args.split}.json"
     if num_classes is None:
         notes.append("label range not checked: give --num-classes or --classes")
-    report = check_items(
-        items,
-        target=args.target,
-        num_classes=num_classes,
+    report = DoctorReport(
+        target=args.target, checked=len(items), num_classes=num_classes, notes=notes, faults=list_faults
+    )
+    check = partial(
+        check_item,
         min_frames=args.min_frames,
+        num_classes=num_classes,
         template=template,
         start_index=start_index,
-        workers=args.workers,
-        progress=not args.no_progress,
+        every_frame=not args.quick,
     )
-    report.notes[:0] = notes
+    for faults in parallel_map(
+        check, items, workers=args.workers, desc="doctor", progress=not args.no_progress and len(items) > 50
+    ):
+        report.faults.extend(f for f in faults if f.kind in FAULT_KINDS)
+        report.notices.extend(f for f in faults if f.kind in NOTICE_KINDS)
     path = args.report or default_report
     from action_core.datasets.prepare import write_text_atomic
 

@@ -40,16 +40,30 @@ class Probe:
         return self.cause is None
 
 
-def probe_video(path: str) -> Probe:
-    """Open ``path`` with :class:`~action_core.video.VideoReader` and report its frame counts or the failure."""
+_CHUNK = 32  # frames per decode call when every frame is checked (bounds the memory of a long clip)
+
+
+def _decode_all_or_ends(reader: Any, every_frame: bool) -> None:
+    n = int(reader.num_frames)
+    if not every_frame:
+        reader.get_frames(sorted({0, n // 2, n - 1}))
+        return
+    for start in range(0, n, _CHUNK):
+        reader.get_frames(list(range(start, min(start + _CHUNK, n))))
+
+
+def probe_video(path: str, *, every_frame: bool = False) -> Probe:
+    """Open ``path`` with :class:`~action_core.video.VideoReader`, the reader training uses, and report its
+    frame counts or the failure.
+
+    Decoding proves the clip reads as training will read it: ``every_frame`` decodes all of them (what
+    ``doctor`` does: damage can sit between any two frames), else the first, the middle and the last.
+    """
     from action_core.video import MediaError, VideoReader
 
     try:
         with VideoReader(path) as reader:
-            # Decoding a few frames (the first, the middle, the last) proves the clip reads as training
-            # will read it, and checks the reader's index against what the decoder outputs.
-            n = int(reader.num_frames)
-            reader.get_frames(sorted({0, n // 2, n - 1}))
+            _decode_all_or_ends(reader, every_frame)
             return Probe(
                 path,
                 num_frames=int(reader.num_frames),
@@ -62,9 +76,13 @@ def probe_video(path: str) -> Probe:
         return Probe(path, cause="undecodable", message=f"{type(e).__name__}: {e}")
 
 
-def probe_frame_dir(path: str, template: str = RAWFRAME_TEMPLATE, start_index: int = 1) -> Probe:
-    """Count the frames of a frame folder and decode its first and last frame."""
-    from torchvision.io import decode_jpeg, read_file
+def probe_frame_dir(
+    path: str, template: str = RAWFRAME_TEMPLATE, start_index: int = 1, *, every_frame: bool = False
+) -> Probe:
+    """Count the frames of a frame folder and decode them with
+    :class:`~action_core.video.RawframeReader`, the reader training uses (``every_frame``: all of them,
+    else the first, the middle and the last)."""
+    from action_core.video import MediaError, RawframeReader
 
     if not os.path.isdir(path):
         return Probe(path, cause="missing", message=f"frame folder {path!r} does not exist")
@@ -73,14 +91,13 @@ def probe_frame_dir(path: str, template: str = RAWFRAME_TEMPLATE, start_index: i
         return Probe(
             path, num_frames=0, cause="empty", message=f"frame folder {path!r} holds no {template!r} frames"
         )
-    for k in sorted({0, n - 1}):
-        file = os.path.join(path, template.format(start_index + k))
-        try:
-            decode_jpeg(read_file(file))
-        except Exception as e:
-            return Probe(
-                path, num_frames=n, cause="undecodable", message=f"frame {file!r} cannot be decoded: {e}"
-            )
+    try:
+        with RawframeReader(path, template=template, start_index=start_index, num_frames=n) as reader:
+            _decode_all_or_ends(reader, every_frame)
+    except MediaError as e:
+        return Probe(path, num_frames=n, cause=e.cause or "undecodable", message=str(e))
+    except Exception as e:
+        return Probe(path, num_frames=n, cause="undecodable", message=f"{type(e).__name__}: {e}")
     return Probe(path, num_frames=n)
 
 

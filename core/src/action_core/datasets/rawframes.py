@@ -79,7 +79,7 @@ def extract_frames(job: FrameJob) -> FrameResult:
     os.makedirs(tmp)
     n = 0
     try:
-        with av.open(job.video) as container:
+        with av.open(job.video, metadata_errors="replace") as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for frame in container.decode(stream):

@@ -47,12 +47,16 @@ def reencode_video(job: EncodeJob) -> EncodeResult:
     fmt = "mp4" if job.dst.lower().endswith((".mp4", ".m4v", ".mov")) else None
     n = 0
     try:
-        with av.open(job.src) as src, av.open(tmp, "w", format=fmt or "matroska") as dst:
+        with (
+            av.open(job.src, metadata_errors="replace") as src,
+            av.open(tmp, "w", format=fmt or "matroska") as dst,
+        ):
             inp = src.streams.video[0]
             rate = inp.average_rate or inp.guessed_rate or 25
             h, w = resized_size(inp.codec_context.height, inp.codec_context.width, job.short_side)
             h, w = h - h % 2, w - w % 2  # 4:2:0 chroma needs even sizes
             out = dst.add_stream(job.codec, rate=rate)
+            assert isinstance(out, av.VideoStream)
             out.width, out.height, out.pix_fmt = w, h, "yuv420p"
             out.gop_size = job.gop
             if job.codec == "libx264":

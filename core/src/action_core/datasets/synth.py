@@ -26,6 +26,7 @@ def write_video(
     ys, xs = np.mgrid[0:height, 0:width]
     with av.open(path, "w") as container:
         stream = container.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if codec == "libx264":
             stream.options = {"preset": "ultrafast"}

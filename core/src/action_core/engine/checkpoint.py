@@ -134,7 +134,7 @@ def load_checkpoint(
             "tensors and plain values, and unpickling them could execute arbitrary code. Only load it if you "
             "trust its source: re-save it as a plain state dict, e.g. "
             "torch.save({'model': torch.load(p, weights_only=False)['model']}, 'clean.pth') in a trusted "
-            "session, or convert it with `action-run convert`."
+            f"session, or convert it: action-run convert {str(path)!r} --out clean.pth --trust-pickle"
         ) from e
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise CheckpointError(

@@ -87,11 +87,17 @@ def _build_part(kind: str, table: Mapping[str, Any], where: str) -> nn.Module:
         key: _build_part(PART_KINDS[key], value, f"{where}.{key}") if _is_part(key, value) else value
         for key, value in table.items()
     }
-    return _call(entry, kwargs, where)
+    return _module(_call(entry, kwargs, where), kind, name)
+
+
+def _module(built: Any, kind: str, name: str) -> nn.Module:
+    if not isinstance(built, nn.Module):
+        raise ConfigError(f"{kind} {name!r} built a {type(built).__name__}, not a torch.nn.Module")
+    return built
 
 
 def compose_model(
-    spec: Mapping[str, Any], *, num_classes: int | None = None, where: str = "model"
+    description: Mapping[str, Any], *, num_classes: int | None = None, where: str = "model"
 ) -> nn.Module:
     """Build the model a composed description names (see the module docstring).
 
@@ -99,8 +105,8 @@ def compose_model(
     table, to the model builder. Errors name the dotted key (``model.backbone.type``), the component kind and
     the installed alternatives.
     """
-    weights_source = spec.get("weights")
-    spec = copy.deepcopy({k: v for k, v in spec.items() if k != "weights"})
+    weights_source = description.get("weights")
+    spec = copy.deepcopy({k: v for k, v in description.items() if k != "weights"})
     if weights_source is not None:
         spec["weights"] = weights_source  # a loaded checkpoint mapping is used as it is, not copied
     if "type" not in spec:
@@ -122,7 +128,7 @@ def compose_model(
         key: _build_part(PART_KINDS[key], value, f"{where}.{key}") if _is_part(key, value) else value
         for key, value in spec.items()
     }
-    model = _call(entry, kwargs, where)
+    model = _module(_call(entry, kwargs, where), "model", str(name))
     if init.get("weights") is not None:
         from action_core.models.loading import load_weights
 
@@ -132,7 +138,7 @@ def compose_model(
             converter=init.get("weights_converter"),
             backbone_only=bool(init.get("weights_backbone_only", False)),
         )
-        model.weights_report = report  # what loading found, key by key
+        vars(model)["weights_report"] = report  # what loading found, key by key
     return model
 
 

@@ -167,7 +167,12 @@ def load_weights(
         state = extract_state_dict(checkpoint)
     except (TypeError, ValueError) as e:
         raise WeightsError(f"{where}: {e}") from e
-    target = model.backbone if backbone_only else model
+    target: nn.Module = model
+    if backbone_only:
+        backbone = getattr(model, "backbone", None)
+        if not isinstance(backbone, nn.Module):
+            raise WeightsError(f"backbone_only: {type(model).__name__} has no backbone module")
+        target = backbone
 
     def part(converted: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if not backbone_only:

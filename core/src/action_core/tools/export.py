@@ -65,6 +65,8 @@ def export_model(
         expected = _as_tuple(model(example))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    diff: float | None
+    verified: str | None
     if format == "torchscript":
         try:
             with torch.no_grad():

@@ -9,10 +9,12 @@ The documentation's model zoo page is generated from these rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
+
+from action_core.plugins.specs import PresetSpec
 
 __all__ = ["PresetRow", "preset_rows"]
 
@@ -42,7 +44,7 @@ class PresetRow:
         return f"action-run test {self.name} --checkpoint {checkpoint}"
 
 
-def _first(pipeline: list[Mapping[str, Any]], *types: str) -> Mapping[str, Any] | None:
+def _first(pipeline: Sequence[Mapping[str, Any]], *types: str) -> Mapping[str, Any] | None:
     return next((step for step in pipeline if step.get("type") in types), None)
 
 
@@ -73,6 +75,7 @@ def preset_rows(*, flops: bool = True) -> Iterator[PresetRow]:
     host.load_all()
     for entry in host.registry.entries("preset"):
         spec = entry.spec
+        assert isinstance(spec, PresetSpec)
         try:
             cfg = ExperimentConfig.from_dict(load_source(entry.qualified_name), source=entry.name)
         except Exception as e:  # a broken preset is a finding shown in the zoo, never a failed page
@@ -87,7 +90,7 @@ def preset_rows(*, flops: bool = True) -> Iterator[PresetRow]:
         interval = int(sampler.get("frame_interval", 1)) if sampler else 1
         clips = int(sampler.get("num_clips", 1)) if sampler else 1
         size = int(crop.get("crop_size", 224)) if crop else 224
-        crops = {"ThreeCrop": 3, "TenCrop": 10}.get(crop.get("type") if crop else "", 1)
+        crops = {"ThreeCrop": 3, "TenCrop": 10}.get(str(crop.get("type")) if crop else "", 1)
         row: dict[str, Any] = dict(
             name=entry.name,
             plugin=entry.plugin,

@@ -182,7 +182,8 @@ class VideoReader:
     def _open_container(self) -> None:
         if self._container is not None:
             self._container.close()
-        self._container = av.open(self.path, timeout=self.timeout)
+        # Metadata is decoded leniently: a title in Latin-1 must not make a readable video unreadable.
+        self._container = av.open(self.path, timeout=self.timeout, metadata_errors="replace")
         if not self._container.streams.video:
             raise VideoDecodeError(
                 f"{self.path!r} has no video stream (not a video, or truncated before its index)",
@@ -191,6 +192,13 @@ class VideoReader:
             )
         self._stream = self._container.streams.video[0]
         cc = self._stream.codec_context
+        if cc is None:
+            raise VideoDecodeError(
+                f"{self.path!r}: no decoder for its video stream; the file is damaged, or its codec is not in "
+                "this FFmpeg build",
+                path=self.path,
+                cause="undecodable",
+            )
         if self.num_threads > 1:
             cc.thread_type = "AUTO"
             cc.thread_count = self.num_threads

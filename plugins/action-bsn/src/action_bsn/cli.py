@@ -179,9 +179,16 @@ def _parser() -> argparse.ArgumentParser:
         "--config", help="the TEM's preset or config (default: the one stored in the checkpoint)"
     )
     pgm.add_argument("--out", required=True, help="folder to write; the PEM presets' --data-root")
-    pgm.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
+    pgm.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a config value of the TEM preset, e.g. --set data.root=/data/anet (repeatable)",
+    )
     pgm.add_argument("--data-root", help="root of the feature dataset (sets data.root)")
-    pgm.add_argument("--device")
+    pgm.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     _pgm_settings(pgm)
     run = sub.add_parser("run", help="train the TEM, generate proposals, train and test the PEM")
     run.add_argument(
@@ -205,9 +212,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--resume", help="'auto': continue each Trainer run from its newest complete checkpoint")
     run.add_argument("--overwrite", action="store_true", help="start each stage's work dir afresh")
-    run.add_argument("--amp", choices=["none", "bf16", "fp16"])
-    run.add_argument("--seed", type=int)
-    run.add_argument("--device")
+    run.add_argument(
+        "--amp",
+        choices=["auto", "none", "bf16", "fp16"],
+        help="mixed precision of both stages (default: auto)",
+    )
+    run.add_argument("--seed", type=int, help="random seed of both stages (sets train.seed)")
+    run.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     _pgm_settings(run)
     return p
 

@@ -22,7 +22,13 @@ def main(argv: list[str], *, version: int | None = None) -> int:
     )
     add_prepare_arguments(prep)
     if version is None:
-        prep.add_argument("--version", type=int, choices=annotations.VERSIONS, default=400)
+        prep.add_argument(
+            "--version",
+            type=int,
+            choices=annotations.VERSIONS,
+            default=400,
+            help="which Kinetics: 400, 600 or 700 (default 400)",
+        )
     prep.add_argument("--splits", default="train,val,test", help="which CSVs to use (those present are used)")
     args = parser.parse_args(argv)
     version = version or args.version

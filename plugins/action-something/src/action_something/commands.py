@@ -22,7 +22,9 @@ def main(argv: list[str], *, version: int | None = None) -> int:
     )
     add_prepare_arguments(prep)
     if version is None:
-        prep.add_argument("--version", type=int, choices=(1, 2), default=2)
+        prep.add_argument(
+            "--version", type=int, choices=(1, 2), default=2, help="Something-Something V1 or V2 (default 2)"
+        )
     args = parser.parse_args(argv)
     version = version or args.version
     extract_archives(args)

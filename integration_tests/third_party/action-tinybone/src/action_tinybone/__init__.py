@@ -1,0 +1,1 @@
+"""A third party's backbone: two small convolution stages, nothing else."""
