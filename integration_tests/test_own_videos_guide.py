@@ -92,3 +92,18 @@ def test_the_guide_fine_tunes_the_demo_tsm_on_a_folder(tmp_path, monkeypatch, ca
     assert len((lists / "test.txt").read_text().splitlines()) == len(report["samples"])
     predicted = outputs[2].split()
     assert predicted and predicted[0] in CLASSES, outputs[2]
+
+
+def test_a_model_name_takes_the_recipe_of_its_kinetics_preset_or_a_generic_one(tmp_path, caplog):
+    from action_core.engine.commands import training_config
+
+    for name in ("a", "b", "c"):
+        (tmp_path / "v" / name).mkdir(parents=True)
+        for i in range(3):
+            (tmp_path / "v" / name / f"{i}.mp4").write_bytes(b"")  # the split only needs the names
+    cfg, prepared = training_config("tsm_r50", videos=tmp_path / "v", work_dir=tmp_path / "w")
+    assert "recipe of preset 'tsm_r50_1x1x8_50e_kinetics400_rgb'" in caplog.text
+    assert (cfg.model.num_classes, cfg.data.dataset, prepared.classes) == (3, "video_folder", ["a", "b", "c"])
+    assert cfg.data.train.pipeline[0]["num_clips"] == 8
+    cfg, _ = training_config("tsm_r18", videos=tmp_path / "v", work_dir=tmp_path / "w")
+    assert "generic recipe" in caplog.text and cfg.model.args["pretrained"] is True

@@ -131,5 +131,7 @@ def test_a_third_party_backbone_under_first_party_parts_trains_tests_and_resumes
     )  # fmt: skip
     log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log if r.get("event") == "epoch_end"] == [1, 2]  # resumed, not restarted
-    tested = venv.run("action-run", "test", str(config), "--checkpoint", str(work / "last.pth"), *common).stdout
+    tested = venv.run(
+        "action-run", "test", str(config), "--checkpoint", str(work / "last.pth"), *common
+    ).stdout
     assert "top1" in tested

@@ -257,7 +257,6 @@ def parse_slowfast_list(
     return _rows(path, on_error, row)
 
 
-
 def _seconds(value: str, what: str, *, path: str, line: int, row: str) -> float:
     try:
         number = float(value)

@@ -9,7 +9,9 @@ class TinyTwoStage(nn.Module):
     def __init__(self, num_segments: int, widths: tuple[int, int]) -> None:
         super().__init__()
         self.num_segments = num_segments
-        self.stage1 = nn.Sequential(nn.Conv2d(3, widths[0], 3, stride=2, padding=1), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        self.stage1 = nn.Sequential(
+            nn.Conv2d(3, widths[0], 3, stride=2, padding=1), nn.BatchNorm2d(widths[0]), nn.ReLU()
+        )
         self.stage2 = nn.Sequential(
             nn.Conv2d(widths[0], widths[1], 3, stride=2, padding=1), nn.BatchNorm2d(widths[1]), nn.ReLU()
         )
