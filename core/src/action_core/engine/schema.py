@@ -222,8 +222,8 @@ class TrainConfig:
     Fine-tuning: ``load_from`` names the weights the model starts from (a training checkpoint, a published
     checkpoint name, an MMAction2 / PyTorchVideo / torchvision file or URL, through the registered
     converters); a head whose class count differs is re-initialised. ``freeze`` keeps part of the model
-    fixed: ``"backbone"`` or ``"stages<=N"`` (the backbone's stem and its first N stages). Both apply to a
-    fresh run only; a resumed run continues from its checkpoint. ``keep_ckpts``: how many ``epoch_N.pth``
+    fixed: ``"backbone"`` or ``"stages<=N"`` (the backbone's stem and its first N stages), in a resumed
+    run too; ``load_from`` applies to a fresh run only (a resumed run continues from its checkpoint). ``keep_ckpts``: how many ``epoch_N.pth``
     files stay (the newest; -1 keeps all); ``last.pth`` and ``best.pth`` always stay.
     """
 
