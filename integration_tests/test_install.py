@@ -40,7 +40,8 @@ def test_third_party_plugin_via_cli_and_library(make_venv):
     listing = venv.run("action-run", "plugins").stdout
     assert "hello  action-hello 1.2.3  not loaded" in listing
     models = venv.run("action-run", "--plugin", "hello", "list", "models").stdout
-    assert "hello_net  [hello]  a tiny third-party recognizer" in models
+    rows = [" ".join(line.split()) for line in models.splitlines()]
+    assert "hello_net [hello] a tiny third-party recognizer" in rows, models
     out = venv.python(
         "import torch, action_core as ac\n"
         "m = ac.build_model('hello_net', num_classes=3)\n"

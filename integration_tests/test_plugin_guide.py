@@ -42,7 +42,9 @@ def test_following_the_guide_gives_a_valid_plugin(tmp_path: Path, make_venv):
     assert "mynet  action-mynet 0.1.0  not loaded" in venv.run("action-run", "plugins").stdout
     report = venv.run("action-run", "plugins", "validate", "mynet").stdout
     assert report.strip().endswith("valid") and "FAIL" not in report, report
-    assert "mynet_small  [mynet]  MyNet, 2 stages" in venv.run("action-run", "list", "models").stdout
+    models = venv.run("action-run", "list", "models").stdout
+    rows = [" ".join(line.split()) for line in models.splitlines()]
+    assert "mynet_small [mynet] MyNet, 2 stages" in rows, models
     tests = venv.run("python", "-m", "pytest", str(project / "tests"), "-q", "-p", "no:cacheprovider")
     assert "1 passed" in tests.stdout
 

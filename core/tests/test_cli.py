@@ -73,6 +73,23 @@ def test_help_and_plugins_import_no_torch_and_no_plugin(make_plugin, site_dir, a
     assert not any(m.startswith("fake_clidemo") for m in modules)
 
 
+def test_help_lists_each_core_command_once_and_commands_adds_the_plugins(make_plugin, site_dir, capsys):
+    from action_core.cli.main import COMMANDS
+
+    make_plugin("clidemo", PLUGIN)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = capsys.readouterr().out
+    for name in COMMANDS:
+        assert len(re.findall(rf"^  {name} +\S", help_text, re.M)) == 1, name
+    assert "hello" not in help_text  # plugins are not imported for --help
+    assert main(["commands"]) == 0
+    listing = capsys.readouterr().out
+    for name in COMMANDS:
+        assert len(re.findall(rf"^  {name} +\S", listing, re.M)) == 1, name
+    assert re.search(r"^plugin clidemo \(action-clidemo\):\n  hello +say hello$", listing, re.M)
+
+
 def test_plugins_lists_status(make_plugin, site_dir, capsys):
     make_plugin("clidemo", PLUGIN)
     make_plugin("broken", "raise ImportError('missing dependency xyz')\n")
@@ -172,3 +189,12 @@ def test_info_names_both_plugins_of_a_shared_name(make_plugin, site_dir, capsys)
     assert main(["info", "twin_net"]) == 2
     err = capsys.readouterr().err
     assert "registered by several plugins" in err and "'one'" in err and "'two'" in err
+
+
+@pytest.mark.parametrize("kind", ["loss", "losses", "models", "backbones", "Heads"])
+def test_list_accepts_singular_and_plural_kinds(kind):
+    from action_core.registry import KINDS, normalize_kind
+
+    assert normalize_kind(kind) in KINDS
+    with pytest.raises(Exception, match="kinds are"):
+        normalize_kind(kind + "x")

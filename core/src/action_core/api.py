@@ -6,9 +6,9 @@ between releases. Names are imported on first use, so ``import action_core.api``
 
 Groups: the plugin contract (hooks, typed registration fields, a scoped plugin host for tests), errors,
 building registered components (and composing models from parts), models and their weights, the model step
-protocol and the localizer base, checkpoints and training, data (records, lists, pipelines, datasets,
-localization samples), dataset adapters (prepare, presets, samples), localization, tools (FLOPs, export)
-and video reading.
+protocol and the localizer base, checkpoints and training, inference (the Inferencer and its result
+types), data (records, lists, pipelines, datasets, localization samples), dataset adapters (prepare,
+presets, samples), localization, tools (FLOPs, export) and video reading.
 """
 
 from __future__ import annotations
@@ -112,6 +112,12 @@ _NAMES: dict[str, str] = {
     "evaluate": "action_core.engine.inference",
     "predict_per_video": "action_core.engine.inference",
     "make_eval_loader": "action_core.engine.inference",
+    # inference: one API for predict, batch prediction, timelines, live streams and servers
+    "Inferencer": "action_core.engine.inferencer",
+    "Prediction": "action_core.engine.inferencer",
+    "ClassScore": "action_core.engine.inferencer",
+    "Skipped": "action_core.engine.inferencer",
+    "FrameWindow": "action_core.engine.inferencer",
     "load_experiment": "action_core.engine.commands",
     "default_work_dir": "action_core.engine.commands",
     "run_train": "action_core.engine.commands",

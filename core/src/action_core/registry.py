@@ -32,10 +32,12 @@ KINDS: tuple[str, ...] = (
 
 
 def normalize_kind(kind: str) -> str:
-    """Accept ``models`` as well as ``model``; raise :class:`RegistryError` for an unknown kind."""
+    """Accept ``models`` and ``losses`` as well as ``model`` and ``loss``; raise :class:`RegistryError` for an
+    unknown kind."""
     k = kind.strip().lower()
-    if k not in KINDS and k.endswith("s") and k[:-1] in KINDS:
-        k = k[:-1]
+    for plural in ("es", "s"):
+        if k not in KINDS and k.endswith(plural) and k[: -len(plural)] in KINDS:
+            k = k[: -len(plural)]
     if k not in KINDS:
         raise RegistryError(f"unknown component kind {kind!r}; kinds are: {', '.join(KINDS)}")
     return k

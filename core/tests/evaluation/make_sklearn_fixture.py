@@ -1,6 +1,6 @@
 """Regenerate fixtures/sklearn_classification.json (needs scikit-learn):
 
-    PYTHONPATH=core/src /work/venv/bin/python core/tests/evaluation/make_sklearn_fixture.py
+    PYTHONPATH=core/src python core/tests/evaluation/make_sklearn_fixture.py   # a Python with scikit-learn
 
 Inputs are stored in the file, so the tests do not depend on a random generator's stream.
 """

@@ -452,12 +452,6 @@ def test_what_the_user_sees(bench: Bench, case: Case, record_property) -> None:
     assert not (bench.box.parent / "escaped.txt").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(IndexError, KeyError),
-    reason="engine: load_checkpoint (engine/checkpoint.py) lets the weights-only unpickler's IndexError/KeyError "
-    "on damaged bytes through; it should turn every failure of torch.load into a CheckpointError",
-)
 @pytest.mark.parametrize(
     "content", [b"\x80\x02R.", b"\x80\x02h\x47."], ids=["reduce-on-empty-stack", "unknown-memo"]
 )
@@ -467,13 +461,6 @@ def test_damaged_checkpoint_bytes_are_one_line(bench: Bench, content: bytes) -> 
     assert outcome.code == 2 and "damaged.pth" in outcome.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IndexError,
-    reason="engine: the train split is built without the model's num_classes, so a label >= num_classes in a list "
-    "without a label map reaches the loss ('IndexError: Target 7 is out of bounds'); build_dataset_from_config "
-    "should pass cfg.model.num_classes to builders that take it (or check the records' labels against it)",
-)
 def test_a_label_beyond_the_models_classes_is_one_line(bench: Bench) -> None:
     _write(bench.root / "train.txt", "good.mp4 7\n")
     outcome = run_cli(_train(bench))

@@ -287,12 +287,6 @@ def test_wrong_config_values_through_config_show(sandbox: Path, overrides, edits
 # -- checkpoints --------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=(IndexError, KeyError),
-    reason="engine: load_checkpoint lets the weights-only unpickler's IndexError/KeyError on some damaged bytes "
-    "through (see test_bad_inputs.test_damaged_checkpoint_bytes_are_one_line); the derandomized cases pass",
-)
 @given(edits=mutations(), seed=st.integers(0, 2**16))
 @budget(25)
 def test_damaged_checkpoints_through_predict(sandbox: Path, edits, seed: int) -> None:

@@ -1,6 +1,6 @@
 """Build the MMAction2 1.2.0 reference fixture for BMN (run by hand in a side venv; never by pytest).
 
-    /work/side/loc/bin/python plugins/action-bmn/tools/make_mmaction2_fixtures.py
+    $SIDE/bin/python plugins/action-bmn/tools/make_mmaction2_fixtures.py
 
 Needs mmaction2==1.2.0 (its wheel lacks ``mmaction/models/localizers/drn``; add a stub package defining
 ``class DRN``). Writes ``tests/fixtures/mmaction2_bmn_tiny.pt``: a tiny random-weight BMN (same code paths,

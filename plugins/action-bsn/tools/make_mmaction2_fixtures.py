@@ -1,6 +1,6 @@
 """Build the MMAction2 1.2.0 reference fixture for BSN (run by hand in a side venv; never by pytest).
 
-    /work/side/loc/bin/python plugins/action-bsn/tools/make_mmaction2_fixtures.py
+    $SIDE/bin/python plugins/action-bsn/tools/make_mmaction2_fixtures.py
 
 Needs mmaction2==1.2.0 (plus a stub ``mmaction.models.localizers.drn`` package defining ``class DRN``).
 Writes ``tests/fixtures/mmaction2_bsn_tiny.pt``: tiny random-weight TEM and PEM (same code paths, small

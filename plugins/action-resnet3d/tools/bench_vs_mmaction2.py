@@ -1,8 +1,8 @@
 """Side-by-side CPU timing of our 3D recognizers against MMAction2 1.2.0 (run by hand, never by pytest).
 
-    /work/side/models3d/bin/pip install -e core -e plugins/action-resnet3d -e plugins/action-i3d \
+    $SIDE/bin/pip install -e core -e plugins/action-resnet3d -e plugins/action-i3d \
         -e plugins/action-slowonly -e plugins/action-slowfast -e plugins/action-r2plus1d  # once
-    /work/side/models3d/bin/python plugins/action-resnet3d/tools/bench_vs_mmaction2.py [--reps 3] [--models i3d,...]
+    $SIDE/bin/python plugins/action-resnet3d/tools/bench_vs_mmaction2.py [--reps 3] [--models i3d,...]
 
 Our models are composed of registered parts, so the plugins must be installed (their entry points found), not
 merely on ``PYTHONPATH``.

@@ -2,7 +2,7 @@
 
 Needs MMAction2 1.2.0 (a side environment, never a project dependency):
 
-    /work/side/models3d/bin/python plugins/action-resnet3d/tools/make_mmaction2_fixtures.py
+    $SIDE/bin/python plugins/action-resnet3d/tools/make_mmaction2_fixtures.py
 
 For each variant it builds a narrow MMAction2 recognizer (small ``base_channels``; the same architecture code
 paths as the published configs), gives every parameter and BatchNorm statistic random values, and saves

@@ -2,7 +2,7 @@
 
 Needs pytorchvideo 0.1.5 in a side environment (never a project dependency):
 
-    /work/side/models3d/bin/python plugins/action-resnet3d/tools/make_pytorchvideo_fixtures.py
+    $SIDE/bin/python plugins/action-resnet3d/tools/make_pytorchvideo_fixtures.py
 
 Builds narrow ``create_slowfast`` / ``create_resnet`` networks (the layouts of ``slowfast_r50`` / ``slow_r50``,
 smaller widths, heads pooling the whole tiny feature map), randomises every parameter and BatchNorm statistic

@@ -5,8 +5,8 @@ Runs alternate between the two implementations so machine load affects both alik
 Needs a venv with MMAction2 (see docs/benchmarks-2d.md) and our packages installed in it (their entry points
 register the parts the builders compose):
 
-    /work/side/models2d/bin/pip install -e core -e plugins/action-tsn -e plugins/action-tsm
-    /work/side/models2d/bin/python plugins/action-tsm/benchmarks/bench_vs_mmaction.py --repeats 10
+    $SIDE/bin/pip install -e core -e plugins/action-tsn -e plugins/action-tsm
+    $SIDE/bin/python plugins/action-tsm/benchmarks/bench_vs_mmaction.py --repeats 10
 """
 
 from __future__ import annotations

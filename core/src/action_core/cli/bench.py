@@ -1,6 +1,6 @@
 """``action-run bench data | train | infer``: speed of the data pipeline and of training / inference steps.
 
-    action-run bench data tsm_r18_synthetic --clips 40 --data-root /tmp/synth
+    action-run bench data tsm_r18_synthetic --clips 40 --data-root synth-data
     action-run bench data tsm_r50_1x1x8_50e_kinetics400_rgb --videos ~/videos
     action-run bench train tsm_r50_1x1x8_50e_kinetics400_rgb --synthetic-data --batch-size 2
     action-run bench infer slowfast_r50_4x16x1_256e_kinetics400_rgb --synthetic-data --amp bf16 --channels-last

@@ -188,15 +188,21 @@ def _drop_none(value: object) -> object:
 
 
 def commands_main(argv: list[str]) -> int:
-    """List the subcommands plugins add."""
-    argparse.ArgumentParser(prog="action-run commands", description="List plugin subcommands.").parse_args(
-        argv
-    )
+    """List every command once: core's, grouped as ``--help`` groups them, then each plugin's."""
+    argparse.ArgumentParser(
+        prog="action-run commands",
+        description="List every command, core and plugins, each once with its summary.",
+    ).parse_args(argv)
+    from action_core.cli.main import command_groups, format_commands
+
+    groups = command_groups()
     get_host().load_all()
-    entries = list(get_registry().entries("command"))
-    for e in entries:
-        print(f"{e.name:<14} [{e.plugin}]  {e.summary}".rstrip())
-    if not entries:
-        print("no plugin adds commands")
+    by_plugin: dict[str, list[tuple[str, str]]] = {}
+    for e in get_registry().entries("command"):
+        by_plugin.setdefault(f"plugin {e.plugin} ({e.distribution})", []).append((e.name, e.summary))
+    groups += sorted(by_plugin.items())
+    print(format_commands(groups))
+    if not by_plugin:
+        print("\nno plugin adds commands")
     _report_skips()
     return 0

@@ -20,7 +20,12 @@ from action_core.errors import ActionError
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("action_core.cli.run:train_main", "train from a preset or config file"),
     "test": ("action_core.cli.run:test_main", "evaluate a checkpoint (multi-view testing)"),
-    "predict": ("action_core.cli.run:predict_main", "top-k labels of a video; --out-video draws them on it"),
+    "predict": (
+        "action_core.cli.apps:predict_main",
+        "top-k labels of a video, or of many into a JSON-lines file (--out)",
+    ),
+    "timeline": ("action_core.cli.apps:timeline_main", "labels over time in a long video: JSON, PNG, video"),
+    "live": ("action_core.cli.apps:live_main", "labels on a camera, a stream or a file played in real time"),
     "localize": ("action_core.cli.localize:main", "temporal action proposals from a localizer checkpoint"),
     "demo": ("action_core.cli.demo:main", "the main job: synthetic data, train + evaluate TSM and TSN"),
     "plugins": (
@@ -36,7 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "action_core.cli.components:config_main",
         "`config show PRESET_OR_FILE [--set k=v]`: resolved config",
     ),
-    "commands": ("action_core.cli.components:commands_main", "list the subcommands that plugins add"),
+    "commands": (
+        "action_core.cli.components:commands_main",
+        "every command, core and plugins, each with its summary",
+    ),
     "doctor": (
         "action_core.datasets.doctor:main",
         "check a dataset or list: unreadable files, frame counts, labels",
@@ -50,17 +58,53 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("action_core.cli.bench:main", "clips/s of the data pipeline; s/iter of training and inference"),
 }
 
+# How ``action-run --help`` groups the commands; a command missing here is listed under "other".
+GROUPS: dict[str, tuple[str, ...]] = {
+    "run a model": ("train", "test", "predict", "timeline", "live", "localize", "demo"),
+    "data": ("doctor",),
+    "inspect": ("list", "info", "config", "plugins", "commands"),
+    "models and checkpoints": ("flops", "export", "convert", "bench"),
+}
+
 EPILOG = """\
-Plugins add further commands (for example `action-run kinetics prepare`); `action-run commands` lists them.
+Plugins add commands of their own (for example `action-run kinetics prepare`): `action-run commands` lists
+every command, core and plugins, with its summary. `action-run COMMAND --help` shows a command's options.
 Environment: ACTION_STRICT_PLUGINS=1 (plugin failures are fatal), ACTION_PLUGINS=a,b (allow-list),
 ACTION_DISABLE_PLUGINS=a,b (deny-list), ACTION_DISABLE_PLUGIN_AUTOLOAD=1 (load only plugins asked for).
 """
 
 
+def command_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Core commands as ``(group, [(name, summary), ...])``, in help order; each command once."""
+    placed: set[str] = set()
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    for title, names in GROUPS.items():
+        rows = [(name, COMMANDS[name][1]) for name in names if name in COMMANDS]
+        placed.update(name for name, _ in rows)
+        if rows:
+            groups.append((title, rows))
+    rest = [(name, summary) for name, (_, summary) in COMMANDS.items() if name not in placed]
+    if rest:
+        groups.append(("other", rest))
+    return groups
+
+
+def format_commands(groups: list[tuple[str, list[tuple[str, str]]]]) -> str:
+    """The grouped command table of ``--help`` and ``action-run commands``."""
+    width = max(len(name) for _, rows in groups for name, _ in rows)
+    blocks = []
+    for title, rows in groups:
+        lines = [f"{title}:"] + [f"  {name:<{width}}  {summary}" for name, summary in rows]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="action-run",
-        description="Train, test and run video action recognition and localization models.",
+        usage="action-run [--plugin NAME] [-v] COMMAND [ARGS...]",
+        description="Train, test and run video action recognition and localization models.\n\n"
+        + format_commands(command_groups()),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -73,12 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     parser.add_argument("--version", action="store_true", help="print the version of action-core and exit")
-    commands = "\n".join(f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items())
-    parser.add_argument("command", nargs="?", help=f"one of:\n{commands}")
+    parser.add_argument("command", nargs="?", metavar="COMMAND", help="one of the commands above")
     parser.add_argument(
-        "args", nargs=argparse.REMAINDER, help="arguments of the command (see COMMAND --help)"
+        "args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments of the command (see COMMAND --help)"
     )
-    parser.usage = "action-run [--plugin NAME] [-v] COMMAND [ARGS...]\n\ncommands:\n" + commands
     return parser
 
 

@@ -4,6 +4,7 @@ learning-rate schedule and metrics."""
 from __future__ import annotations
 
 import bisect
+import inspect
 import math
 import re
 from collections.abc import Sequence
@@ -48,6 +49,17 @@ def build_dataset_from_config(cfg: ExperimentConfig, which: str) -> Dataset:
     import action_core
 
     split: SplitConfig = getattr(cfg.data, which)
+    builder = action_core.get_registry().load("dataset", cfg.data.dataset)
+    extra: dict[str, Any] = {}
+    try:
+        accepted = inspect.signature(builder).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    # Labels are checked against the model's classes, and training and validation rows must carry one.
+    if "num_classes" in accepted and "num_classes" not in split.args:
+        extra["num_classes"] = cfg.model.num_classes
+    if "labelled" in accepted and "labelled" not in split.args and which in ("train", "val"):
+        extra["labelled"] = True
     return action_core.build(
         "dataset",
         cfg.data.dataset,
@@ -55,6 +67,7 @@ def build_dataset_from_config(cfg: ExperimentConfig, which: str) -> Dataset:
         root=cfg.data.root,
         pipeline=[dict(step) for step in split.pipeline],
         test_mode=which != "train",
+        **extra,
         **split.args,
     )
 

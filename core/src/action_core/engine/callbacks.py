@@ -152,7 +152,7 @@ class JsonLinesLogger:
         """Write one line with the scalars; ``epoch`` is 1-based as in ``epoch_end`` records: the epoch in
         progress for iteration records, the epoch just completed for its summary."""
         epoch = getattr(run, "epoch", None)
-        if epoch is not None and getattr(run, "batch_in_epoch", 0):
+        if epoch is not None and getattr(run, "batch_in_epoch", None):
             epoch += 1  # inside an epoch: run.epoch counts the epochs completed before it
         record: dict[str, Any] = {"time": time.time(), "step": step, "epoch": epoch}
         record.update({k: _plain_number(v) for k, v in scalars.items()})

@@ -129,6 +129,10 @@ def load_checkpoint(
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        if "global" not in str(e).lower():  # not a refused object: bytes that are no checkpoint at all
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} is not a PyTorch checkpoint (or is damaged): {e}"
+            ) from e
         raise CheckpointError(
             f"refusing to load checkpoint {str(path)!r}: it contains pickled Python objects other than "
             "tensors and plain values, and unpickling them could execute arbitrary code. Only load it if you "
@@ -136,7 +140,7 @@ def load_checkpoint(
             "torch.save({'model': torch.load(p, weights_only=False)['model']}, 'clean.pth') in a trusted "
             f"session, or convert it: action-run convert {str(path)!r} --out clean.pth --trust-pickle"
         ) from e
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
+    except Exception as e:  # torch's readers fail in many ways on damaged bytes: all mean the same here
         raise CheckpointError(
             f"checkpoint {str(path)!r} could not be read ({type(e).__name__}: {e}); it may be truncated or "
             "not a PyTorch file"

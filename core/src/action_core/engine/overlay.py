@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,12 @@ def write_overlay_video(
     codec: str = "libx264",
     font_size: int = 0,
     min_side: int = 256,
+    lines_at: Callable[[float], Sequence[str]] | None = None,
 ) -> Path:
     """Re-encode ``src`` to ``dst`` with the ``(label, score)`` lines drawn in the top-left corner.
+
+    ``lines_at`` (a frame's time in seconds from the first frame → the lines to draw on it) draws labels
+    that change over time instead (the long-video timeline); ``predictions`` are then ignored.
 
     Uses PyAV for decoding/encoding and Pillow for text. Every frame keeps its timestamp (so variable frame
     rate video keeps its duration), the first audio track is carried over (copied, or re-encoded to AAC
@@ -44,6 +48,7 @@ def write_overlay_video(
             in_audio = source.streams.audio[0] if source.streams.audio else None
             audio = _AudioOut(sink, in_audio) if in_audio is not None else None
             video = _VideoOut(sink, in_video, codec, lines, font_size, min_side, then=audio)
+            video.lines_at = lines_at
             streams = [in_video] + ([in_audio] if in_audio is not None else [])
             waiting: list[Any] = []  # audio read before the first picture fixed the video stream's size
             for packet in source.demux(*streams):
@@ -87,6 +92,8 @@ class _VideoOut:
         self.stream: Any = None
         self.last_pts: int | None = None
         self.count = 0
+        self.lines_at: Callable[[float], Sequence[str]] | None = None
+        self.first_pts: int | None = None
 
     def _open(self, width: int, height: int) -> None:
         from PIL import ImageFont
@@ -121,7 +128,8 @@ class _VideoOut:
         image = image.crop((0, 0, self.stream.width, self.stream.height))
         draw = ImageDraw.Draw(image)
         size = self.text_size
-        for row, text in enumerate(self.lines):
+        lines = self.lines if self.lines_at is None else self.lines_at(self._seconds(frame))
+        for row, text in enumerate(lines):
             xy = (size // 2, size // 2 + row * int(size * 1.3))
             draw.text(xy, text, font=self.font, fill=(255, 255, 255), stroke_width=2, stroke_fill=(0, 0, 0))
         out = av.VideoFrame.from_image(image)
@@ -135,6 +143,14 @@ class _VideoOut:
         self.count += 1
         for packet in self.stream.encode(out):
             self.sink.mux(packet)
+
+    def _seconds(self, frame: Any) -> float:
+        """The frame's time from the first frame (frame count / rate when it has no timestamp)."""
+        if frame.pts is None:
+            return self.count / float(self.source.average_rate or 25)
+        if self.first_pts is None:
+            self.first_pts = frame.pts
+        return float((frame.pts - self.first_pts) * self.time_base)
 
     def close(self) -> None:
         if self.stream is not None:

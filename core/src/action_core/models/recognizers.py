@@ -9,7 +9,7 @@ per-view logits (N, V, K) that evaluation averages with :func:`average_views`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -31,12 +31,12 @@ class _Recognizer(nn.Module):
     @property
     def num_classes(self) -> int:
         """Number of classes the head predicts."""
-        return int(self.head.num_classes)
+        return int(cast(int, self.head.num_classes))
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Loss of ``logits`` against ``target`` with the head's loss function, plus the neck's auxiliary
         loss of the last training forward when the neck has one (``neck.aux_loss(target)``, as TPN's)."""
-        loss = self.head.loss(logits, target)
+        loss: torch.Tensor = cast(Any, self.head).loss(logits, target)
         aux = getattr(self.neck, "aux_loss", None)
         if callable(aux) and self.training:
             extra = aux(target)
@@ -106,7 +106,7 @@ def recognizer2d(
     """A :class:`Recognizer2D` of built parts; ``num_segments`` is recorded for tools (FLOPs, export)."""
     model = Recognizer2D(backbone, head, neck=neck)
     if num_segments is not None:
-        model.num_segments = int(num_segments)
+        model.num_segments = int(num_segments)  # type: ignore[assignment]  # a plain attribute on a Module
     return model
 
 
@@ -116,5 +116,5 @@ def recognizer3d(
     """A :class:`Recognizer3D` of built parts; ``clip_len`` is recorded for tools (FLOPs, export)."""
     model = Recognizer3D(backbone, head, neck=neck)
     if clip_len is not None:
-        model.clip_len = int(clip_len)
+        model.clip_len = int(clip_len)  # type: ignore[assignment]
     return model

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -79,7 +79,7 @@ def model_task(model: nn.Module) -> Task:
             f"{type(model).__name__}.task = {task!r} is not a task the engine evaluates; use 'recognition' "
             "or 'localization'"
         )
-    return task
+    return cast("Literal['recognition', 'localization']", task)
 
 
 @contextlib.contextmanager

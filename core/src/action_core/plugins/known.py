@@ -38,6 +38,7 @@ FIRST_PARTY: dict[str, str] = {
     "thumos14": "action-thumos14",
     "activitynet": "action-activitynet",
     "synthetic": "action-synthetic",
+    "serve": "action-serve",
 }
 
 

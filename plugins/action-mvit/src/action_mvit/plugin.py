@@ -5,6 +5,10 @@ from action_core import hookimpl
 ACTION_PLUGIN_API = "1.0"
 
 _PRESETS = ("mvit_small_p244_16x4x1_200e_kinetics400_rgb",)
+# The published checkpoint each preset's recipe produced (the model zoo shows its metrics).
+_PRESET_WEIGHTS = {
+    "mvit_small_p244_16x4x1_200e_kinetics400_rgb": "mvit_v2_s_16x4x1_kinetics400_mmaction2",
+}
 _NARROW = {
     "embed_dims": 8,
     "num_layers": 4,
@@ -94,4 +98,5 @@ def action_register_presets(register) -> None:
             f"action_mvit:presets/{name}.toml",
             summary=f"MMAction2 recipe {name}",
             dataset="kinetics400",
+            weights=_PRESET_WEIGHTS.get(name, ""),
         )

@@ -5,6 +5,10 @@ from action_core import hookimpl
 ACTION_PLUGIN_API = "1.0"
 
 _PRESETS = ("swin_tiny_p244_w877_32x2x1_30e_kinetics400_rgb",)
+# The published checkpoint each preset's recipe produced (the model zoo shows its metrics).
+_PRESET_WEIGHTS = {
+    "swin_tiny_p244_w877_32x2x1_30e_kinetics400_rgb": "swin3d_t_32x2x1_kinetics400_mmaction2",
+}
 _NARROW = {"embed_dims": 4, "depths": (2, 2, 2, 2), "num_heads": (1, 1, 2, 2), "window_size": (4, 3, 3)}
 
 
@@ -70,4 +74,5 @@ def action_register_presets(register) -> None:
             f"action_swin:presets/{name}.toml",
             summary=f"MMAction2 recipe {name}",
             dataset="kinetics400",
+            weights=_PRESET_WEIGHTS.get(name, ""),
         )

@@ -5,6 +5,10 @@ from action_core import hookimpl
 ACTION_PLUGIN_API = "1.0"
 
 _PRESETS = ("timesformer_divST_8x32x1_15e_kinetics400_rgb",)
+# The published checkpoint each preset's recipe produced (the model zoo shows its metrics).
+_PRESET_WEIGHTS = {
+    "timesformer_divST_8x32x1_15e_kinetics400_rgb": "timesformer_divST_8xb8-8x32x1-15e_kinetics400-rgb",
+}
 _NARROW = {
     "num_frames": 4,
     "img_size": 32,
@@ -67,4 +71,5 @@ def action_register_presets(register) -> None:
             f"action_timesformer:presets/{name}.toml",
             summary=f"MMAction2 recipe {name}",
             dataset="kinetics400",
+            weights=_PRESET_WEIGHTS.get(name, ""),
         )

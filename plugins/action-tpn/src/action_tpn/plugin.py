@@ -5,6 +5,10 @@ from action_core import hookimpl
 ACTION_PLUGIN_API = "1.0"
 
 _PRESETS = ("tpn_tsm_r50_1x1x8_150e_sthv1_rgb",)
+# The published checkpoint each preset's recipe produced (the model zoo shows its metrics).
+_PRESET_WEIGHTS = {
+    "tpn_tsm_r50_1x1x8_150e_sthv1_rgb": "tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb",
+}
 # A narrow pyramid for the conformance kit's tiny forward (the backbone stays a ResNet-50).
 _TINY_NECK = {"channels": 32, "fusion_channels": 64, "out_channels": 64}
 
@@ -59,4 +63,10 @@ def action_register_converters(register) -> None:
 @hookimpl
 def action_register_presets(register) -> None:
     for name in _PRESETS:
-        register(name, f"action_tpn:presets/{name}.toml", summary=f"MMAction2 {name}", dataset="sthv1")
+        register(
+            name,
+            f"action_tpn:presets/{name}.toml",
+            summary=f"MMAction2 {name}",
+            dataset="sthv1",
+            weights=_PRESET_WEIGHTS.get(name, ""),
+        )

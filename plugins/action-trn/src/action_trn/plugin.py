@@ -5,6 +5,10 @@ from action_core import hookimpl
 ACTION_PLUGIN_API = "1.0"
 
 _PRESETS = ("trn_r50_1x1x8_50e_sthv1_rgb",)
+# The published checkpoint each preset's recipe produced (the model zoo shows its metrics).
+_PRESET_WEIGHTS = {
+    "trn_r50_1x1x8_50e_sthv1_rgb": "trn_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv1-rgb",
+}
 
 
 @hookimpl
@@ -47,4 +51,10 @@ def action_register_converters(register) -> None:
 @hookimpl
 def action_register_presets(register) -> None:
     for name in _PRESETS:
-        register(name, f"action_trn:presets/{name}.toml", summary=f"MMAction2 {name}", dataset="sthv1")
+        register(
+            name,
+            f"action_trn:presets/{name}.toml",
+            summary=f"MMAction2 {name}",
+            dataset="sthv1",
+            weights=_PRESET_WEIGHTS.get(name, ""),
+        )

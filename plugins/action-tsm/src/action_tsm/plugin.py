@@ -22,6 +22,15 @@ _PRESETS = (
     "tsm_mobilenetv2_1x1x8_100e_kinetics400_rgb",
     "tsm_k400_pretrained_r50_1x1x8_25e_ucf101_rgb",
 )
+# The published checkpoint each preset's recipe produced (the model zoo shows its metrics).
+_PRESET_WEIGHTS = {
+    "tsm_r50_1x1x8_50e_kinetics400_rgb": "tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb",
+    "tsm_r50_1x1x8_100e_kinetics400_rgb": "tsm_imagenet-pretrained-r50_8xb16-1x1x8-100e_kinetics400-rgb",
+    "tsm_r50_1x1x16_50e_kinetics400_rgb": "tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb",
+    "tsm_r50_1x1x8_50e_sthv2_rgb": "tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb",
+    "tsm_r50_1x1x16_50e_sthv2_rgb": "tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_sthv2-rgb",
+    "tsm_r101_1x1x8_50e_sthv2_rgb": "tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb",
+}
 
 
 def _published(name: str) -> dict[str, str]:
@@ -78,4 +87,9 @@ def action_register_converters(register) -> None:
 @hookimpl
 def action_register_presets(register) -> None:
     for name in _PRESETS:
-        register(name, f"action_tsm:presets/{name}.toml", summary=f"MMAction2 {name}")
+        register(
+            name,
+            f"action_tsm:presets/{name}.toml",
+            summary=f"MMAction2 {name}",
+            weights=_PRESET_WEIGHTS.get(name, ""),
+        )

@@ -19,6 +19,14 @@ _PRESETS = (
     "tsn_r50_1x1x16_50e_sthv2_rgb",
     "tsn_r50_1x1x3_75e_ucf101_rgb",
 )
+# The published checkpoint each preset's recipe produced (the model zoo shows its metrics).
+_PRESET_WEIGHTS = {
+    "tsn_r50_1x1x3_100e_kinetics400_rgb": "tsn_imagenet-pretrained-r50_8xb32-1x1x3-100e_kinetics400-rgb",
+    "tsn_r50_1x1x8_100e_kinetics400_rgb": "tsn_imagenet-pretrained-r50_8xb32-1x1x8-100e_kinetics400-rgb",
+    "tsn_r101_1x1x8_100e_kinetics400_rgb": "tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb",
+    "tsn_r50_1x1x8_50e_sthv2_rgb": "tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb",
+    "tsn_r50_1x1x16_50e_sthv2_rgb": "tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb",
+}
 
 
 def _published(name: str) -> dict[str, str]:
@@ -70,4 +78,9 @@ def action_register_converters(register) -> None:
 @hookimpl
 def action_register_presets(register) -> None:
     for name in _PRESETS:
-        register(name, f"action_tsn:presets/{name}.toml", summary=f"MMAction2 {name}")
+        register(
+            name,
+            f"action_tsn:presets/{name}.toml",
+            summary=f"MMAction2 {name}",
+            weights=_PRESET_WEIGHTS.get(name, ""),
+        )

@@ -1,0 +1,1 @@
+"""action-serve: a web page and HTTP API over an action recognizer."""
