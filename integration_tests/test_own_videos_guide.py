@@ -82,7 +82,7 @@ def test_the_guide_fine_tunes_the_demo_tsm_on_a_folder(tmp_path, monkeypatch, ca
         outputs.append(capsys.readouterr().out)
 
     report = json.loads((tmp_path / "work_dirs" / "my_tsm" / "test.json").read_text())
-    assert report["views"] == "10x3" and report["classes"] == ["clap", "jump", "wave"]
+    assert report["classes"] == ["clap", "jump", "wave"]
     assert report["metrics"]["top1"] >= 0.9, report["metrics"]
     assert report["metrics"]["num_samples"] == len(report["samples"]) >= 9
     for sample in report["samples"]:
