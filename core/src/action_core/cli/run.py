@@ -27,8 +27,40 @@ def train_main(argv: list[str]) -> int:
         description="Train from a preset or config file. Multi-GPU: torchrun --nproc-per-node N -m "
         "action_core.cli.main train ...",
     )
-    parser.add_argument("config", help="preset name or config file (TOML/YAML)")
+    parser.add_argument(
+        "config", help="preset name or config file (TOML/YAML); with --videos also a registered model name"
+    )
     _common(parser)
+    parser.add_argument(
+        "--videos",
+        metavar="DIR_OR_LIST",
+        help="train on your own videos: a folder DIR/<class>/<video> (or DIR/train|val|test/<class>/...), or "
+        "a list of 'PATH LABEL' rows; split train/val/test by --seed when it has no split; the lists and the "
+        "label map are written to WORK_DIR/lists",
+    )
+    parser.add_argument(
+        "--label-map", help="with --videos: class names, one per line (default: sorted names)"
+    )
+    parser.add_argument(
+        "--from",
+        dest="init_from",
+        metavar="SOURCE",
+        help="fine-tune from these weights: a checkpoint of `action-run train`, a published checkpoint name, "
+        "or an MMAction2 / PyTorchVideo / torchvision file or URL; a head of another class count is "
+        "re-initialised (sets train.load_from)",
+    )
+    parser.add_argument(
+        "--freeze",
+        metavar="PART",
+        help="keep 'backbone' or 'stages<=N' (stem and first N stages) fixed while training (sets train.freeze)",
+    )
+    parser.add_argument(
+        "--lr-preset",
+        choices=["finetune", "head", "recipe"],
+        help="learning rates: 'finetune' (backbone at 0.1 x the recipe's rate, head at the recipe's; the "
+        "default with --from), 'head' (the recipe's; the default with --freeze backbone), 'recipe' (as "
+        "configured)",
+    )
     parser.add_argument("--work-dir", help="where checkpoints, logs and plots go (default work_dirs/<name>)")
     parser.add_argument("--resume", help="'auto' (the newest complete checkpoint in the work dir) or a path")
     parser.add_argument(
@@ -57,6 +89,11 @@ def train_main(argv: list[str]) -> int:
         data_root=args.data_root,
         device=args.device,
         callbacks=plugin_callbacks(),
+        videos=args.videos,
+        label_map=args.label_map,
+        init_from=args.init_from,
+        freeze=args.freeze,
+        lr_preset=args.lr_preset,
     )
     print(json.dumps(metrics, indent=2, sort_keys=True))
     return 0
@@ -67,13 +104,22 @@ def test_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="action-run test", description="Evaluate a checkpoint on a test split."
     )
-    parser.add_argument("config", help="preset name or config file the checkpoint was trained with")
+    parser.add_argument(
+        "config",
+        nargs="?",
+        help="preset name or config file the checkpoint was trained with (default: the config the "
+        "checkpoint carries, its test split)",
+    )
     parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--views", help="clips x crops, e.g. 10x3 (default: the config's test pipeline)")
+    parser.add_argument(
+        "--views",
+        help="clips x crops, e.g. 10x3 or 1x1 (default: the config's test pipeline); a 2D model's clips hold "
+        "the segment count it was trained with",
+    )
     parser.add_argument(
         "--out",
-        help="write per-sample scores and the metrics to this JSON file (a localizer: its proposals as an "
-        "ActivityNet results JSON)",
+        help="write the metrics and, per sample, the file, its label, the class probabilities and the top-5 "
+        "class names to this JSON file (a localizer: its proposals as an ActivityNet results JSON)",
     )
     _common(parser)
     args = parser.parse_args(argv)

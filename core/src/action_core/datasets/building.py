@@ -106,7 +106,10 @@ def build_from_samples(
         return RawframeDataset(
             records, pipeline, filename_tmpl=frame_template, start_index=frame_start_index, **common
         )
-    records = [VideoRecord(os.path.join(root, rel), _record_label(s.label)) for s, rel in pairs]
+    records = [
+        VideoRecord(os.path.join(root, rel), _record_label(s.label), start=s.start, end=s.end)
+        for s, rel in pairs
+    ]
     return VideoDataset(records, pipeline, **common)
 
 

@@ -8,6 +8,7 @@ values left out, since TOML has no null) that round-trips through TOML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -96,6 +97,17 @@ def _check_pipeline(instance: Any, attribute: attrs.Attribute, value: list[dict[
             )
 
 
+_FREEZE = re.compile(r"^(backbone|stages\s*<=\s*\d+)$")
+
+
+def _freeze_spec(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+    if value is not None and not _FREEZE.match(value.strip()):
+        raise ConfigError(
+            f'{_where(instance, attribute)} = {value!r} is not allowed; use "backbone" or "stages<=N" '
+            "(the backbone's stem and first N stages)"
+        )
+
+
 def _part_table(instance: Any, attribute: attrs.Attribute, value: dict[str, Any] | None) -> None:
     if value is None:
         return
@@ -157,10 +169,16 @@ class DataConfig:
 
 @attrs.define(kw_only=True)
 class OptimConfig:
-    """``[optim]``: SGD with momentum or AdamW; ``grad_clip`` is a max L2 norm, ``None`` for no clipping."""
+    """``[optim]``: SGD with momentum or AdamW; ``grad_clip`` is a max L2 norm, ``None`` for no clipping.
+
+    ``backbone_lr_mult`` scales the learning rate of the model's backbone (MMAction2's ``paramwise_cfg``
+    ``custom_keys={"backbone": {"lr_mult": ...}}``): fine-tuning keeps learned features with a small
+    factor while the re-initialised head learns at ``lr``.
+    """
 
     type: str = attrs.field(default="sgd", validator=_one_of("sgd", "adam", "adamw"))
     lr: float = attrs.field(default=0.01, validator=_in_range(0.0, low_open=True))
+    backbone_lr_mult: float = attrs.field(default=1.0, validator=_in_range(0.0, low_open=True))
     momentum: float = attrs.field(default=0.9, validator=_in_range(0.0, 1.0, high_open=True))
     weight_decay: float = attrs.field(default=1e-4, validator=_in_range(0.0))
     no_decay_norm_bias: bool = False
@@ -211,10 +229,20 @@ class TrainConfig:
     ``amp``, ``channels_last`` and ``compile`` default to ``"auto"``: the setting measured fastest on the
     device the run uses (:mod:`action_core.hardware`; bf16 only where the hardware computes it natively),
     logged once with the reason. A value given by hand is kept, with a warning where it was measured slower.
+
+    Fine-tuning: ``load_from`` names the weights the model starts from (a training checkpoint, a published
+    checkpoint name, an MMAction2 / PyTorchVideo / torchvision file or URL, through the registered
+    converters); a head whose class count differs is re-initialised. ``freeze`` keeps part of the model
+    fixed: ``"backbone"`` or ``"stages<=N"`` (the backbone's stem and its first N stages), in a resumed
+    run too; ``load_from`` applies to a fresh run only (a resumed run continues from its checkpoint).
+    ``keep_ckpts``: how many ``epoch_N.pth`` files stay (the newest; -1 keeps all); ``last.pth`` and ``best.pth`` always stay.
     """
 
     val_interval: int = attrs.field(default=1, validator=_in_range(0))
     ckpt_interval: int = attrs.field(default=1, validator=_in_range(0))
+    keep_ckpts: int = attrs.field(default=2, validator=_in_range(-1))
+    load_from: str | None = None
+    freeze: str | None = attrs.field(default=None, validator=_freeze_spec)
     ckpt_interval_iters: int = attrs.field(default=0, validator=_in_range(0))
     best_metric: str = attrs.field(default="top1", validator=_non_empty)
     amp: str = attrs.field(default="auto", validator=_one_of("auto", "none", "bf16", "fp16"))
