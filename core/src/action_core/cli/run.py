@@ -1,20 +1,19 @@
-"""``action-run train | test | predict``: argument parsing around :mod:`action_core.engine.commands`."""
+"""``action-run train | test``: argument parsing around :mod:`action_core.engine.commands`."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, example: str = "optim.lr=0.01") -> None:
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         dest="overrides",
-        help="override one config value, e.g. --set optim.lr=0.01 (repeatable)",
+        help=f"override one config value, e.g. --set {example} (repeatable)",
     )
     parser.add_argument("--data-root", help="root folder of the dataset (sets data.root)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
@@ -110,7 +109,11 @@ def test_main(argv: list[str]) -> int:
         help="preset name or config file the checkpoint was trained with (default: the config the "
         "checkpoint carries, its test split)",
     )
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        help="the checkpoint to evaluate (best.pth or last.pth of a run, or any epoch_N.pth)",
+    )
     parser.add_argument(
         "--views",
         help="clips x crops, e.g. 10x3 or 1x1 (default: the config's test pipeline); a 2D model's clips hold "
@@ -121,7 +124,7 @@ def test_main(argv: list[str]) -> int:
         help="write the metrics and, per sample, the file, its label, the class probabilities and the top-5 "
         "class names to this JSON file (a localizer: its proposals as an ActivityNet results JSON)",
     )
-    _common(parser)
+    _common(parser, example="data.batch_size=4")
     args = parser.parse_args(argv)
     from action_core.engine.commands import run_test
 
@@ -135,38 +138,4 @@ def test_main(argv: list[str]) -> int:
         device=args.device,
     )
     print(json.dumps(metrics, indent=2, sort_keys=True))
-    return 0
-
-
-def predict_main(argv: list[str]) -> int:
-    """Top-k labels of one video; optionally a copy of the video with them drawn on."""
-    parser = argparse.ArgumentParser(prog="action-run predict", description="Predict the action in a video.")
-    parser.add_argument("video")
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--config", help="preset or config (default: the one stored in the checkpoint)")
-    parser.add_argument("--label-map", help="class names, one per line")
-    parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--views", help="clips x crops, e.g. 10x3")
-    parser.add_argument("--out-video", help="write the video with the top-k labels drawn on it")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
-    parser.add_argument("--device")
-    args = parser.parse_args(argv)
-    from action_core.engine.commands import run_predict
-
-    top = run_predict(
-        args.video,
-        args.checkpoint,
-        config=args.config,
-        overrides=args.overrides,
-        label_map=args.label_map,
-        top_k=args.top_k,
-        views=args.views,
-        out_video=args.out_video,
-        device=args.device,
-    )
-    width = max(len(label) for label, _ in top)
-    for label, score in top:
-        print(f"{label:<{width}}  {score:.4f}")
-    if args.out_video:
-        print(f"wrote {args.out_video}", file=sys.stderr)
     return 0
