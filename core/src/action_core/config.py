@@ -12,6 +12,7 @@ against the field's declared type, so errors name the key.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import tomllib
 import typing
@@ -189,7 +190,7 @@ def _without_delete(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def load_source(source: str | Path, *, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+def load_source(source: str | os.PathLike[str], *, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     """Load a config file or preset by name, resolving ``_base_`` chains."""
     key = str(source)
     if key in _seen:

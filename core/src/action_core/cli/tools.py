@@ -91,7 +91,8 @@ def build_model_from_source(
     from action_core.engine.inference import load_weights
 
     load_weights(model, state, source=f"checkpoint {checkpoint!r}")
-    model.input_spec = dict((state.get("meta") or {}).get("input") or {})
+    spec = dict((state.get("meta") or {}).get("input") or {})
+    model.input_spec = spec  # type: ignore[assignment]  # a plain attribute on the Module
     return model
 
 

@@ -335,7 +335,7 @@ def input_spec(pipeline: list[Mapping[str, Any]]) -> dict[str, Any]:
                 spec.setdefault("frames", frames)
         elif kind in ("CenterCrop", "ThreeCrop", "TenCrop"):
             size = step.get("crop_size")
-            spec["size"] = [size, size] if isinstance(size, int) else list(size)[::-1]
+            spec["size"] = [size, size] if isinstance(size, int) else list(size or ())[::-1]
         elif kind == "Normalize":
             spec["mean"] = list(step.get("mean", []))
             spec["std"] = list(step.get("std", []))

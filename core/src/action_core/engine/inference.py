@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence, Sized
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import attrs
 import numpy as np
@@ -205,7 +205,9 @@ def collect_predictions(
     )
     for position, batch, output in batches:
         logits = output.float()
-        averaged = average_views(logits, average) if logits.ndim == 3 else logits
+        averaged = (
+            average_views(logits, cast(Literal["score", "prob"], average)) if logits.ndim == 3 else logits
+        )
         scores.append(averaged.cpu())
         labels.append(torch.as_tensor(batch["label"]).cpu())
         indices.append(_sample_indices(batch, position, loader, len(averaged)))
@@ -381,7 +383,7 @@ def make_eval_loader(dataset: Dataset, *, batch_size: int, workers: int = 0, see
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=EvalShardSampler(len(dataset), rank=info.rank, world_size=info.world_size),
+        sampler=EvalShardSampler(len(cast(Sized, dataset)), rank=info.rank, world_size=info.world_size),
         num_workers=workers,
         collate_fn=getattr(dataset, "collate", None),
         generator=torch.Generator().manual_seed(seed),
@@ -448,7 +450,7 @@ def predict(
     if multi_label:
         probs = logits.sigmoid().mean(dim=0)
     else:
-        probs = average_views(logits.unsqueeze(0), average)[0]
+        probs = average_views(logits.unsqueeze(0), cast(Literal["score", "prob"], average))[0]
         if average == "score":
             probs = probs.softmax(dim=0)
     if classes is not None and len(classes) != probs.numel():

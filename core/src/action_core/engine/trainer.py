@@ -25,9 +25,9 @@ import random
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -188,7 +188,10 @@ class Trainer:
 
         batch_size = cfg.data.batch_size
         self.sampler = ResumableTrainSampler(
-            len(datasets["train"]), seed=train_cfg.seed, rank=self.rank, world_size=self.world_size
+            len(cast(Sized, datasets["train"])),
+            seed=train_cfg.seed,
+            rank=self.rank,
+            world_size=self.world_size,
         )
         self.train_loader = make_loader(
             datasets["train"],
@@ -207,7 +210,7 @@ class Trainer:
             val = datasets["val"]
             self.val_loader = make_loader(
                 val,
-                EvalShardSampler(len(val), rank=self.rank, world_size=self.world_size),
+                EvalShardSampler(len(cast(Sized, val)), rank=self.rank, world_size=self.world_size),
                 batch_size=batch_size,
                 workers=cfg.data.workers,
                 seed=train_cfg.seed,
@@ -220,8 +223,8 @@ class Trainer:
             self.train_model = nn.parallel.DistributedDataParallel(self.train_model, device_ids=ids)
         self.eval_model: nn.Module = StepModule(self.model)
         if self.speed.compile.value:
-            self.train_model = torch.compile(self.train_model)
-            self.eval_model = torch.compile(self.eval_model)
+            self.train_model = cast(nn.Module, torch.compile(self.train_model))
+            self.eval_model = cast(nn.Module, torch.compile(self.eval_model))
         if self.rank > 0:
             seed_everything(train_cfg.seed + self.rank)  # different dropout / augmentation per rank
 

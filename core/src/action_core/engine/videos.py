@@ -84,7 +84,9 @@ def _generic_recipe(model: str) -> dict[str, Any]:
     spec = _registry().get("model", model).spec
     layout = getattr(spec, "input_format", "")
     args: dict[str, Any] = {"pretrained": True} if _accepts(model, pretrained=True) else {}
-    common = dict(model=model, dataset=DATASET, num_classes=2, epochs=30, lr=0.01, milestones=[20, 27])
+    common: dict[str, Any] = dict(
+        model=model, dataset=DATASET, num_classes=2, epochs=30, lr=0.01, milestones=[20, 27]
+    )
     if layout == "NTCHW":
         return recognition_preset(num_segments=8, model_args=args, batch_size=8, test_clips=8, **common)
     if layout == "NCTHW":
