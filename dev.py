@@ -191,7 +191,7 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         run([*nox, "-s", "demo", "--", *rest], env=env)
     elif command == "test":
-        run([*nox, "-s", "lint", "wheels", "tests", "integration", "docs", "--", *rest], env=env)
+        run([*nox, "-s", "lint", "typecheck", "wheels", "tests", "integration", "docs", "--", *rest], env=env)
     else:
         run([*nox, *rest], env=env)
     return 0

@@ -35,7 +35,7 @@ TESTED = [name for name, path in DISTS.items() if (path / "tests").is_dir()]
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "wheels", "tests", "integration", "docs"]
+nox.options.sessions = ["lint", "typecheck", "wheels", "tests", "integration", "docs"]
 
 
 def install_everything(session: nox.Session, *extra: str) -> None:

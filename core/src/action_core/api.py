@@ -120,6 +120,12 @@ _NAMES: dict[str, str] = {
     "ClassScore": "action_core.engine.inferencer",
     "Skipped": "action_core.engine.inferencer",
     "FrameWindow": "action_core.engine.inferencer",
+    # speed: precision / memory format per device, the inference fast path
+    "choose_speed": "action_core.hardware",
+    "SpeedSettings": "action_core.hardware",
+    "inference_model": "action_core.engine.fastpath",
+    "fold_batchnorm": "action_core.models.fuse",
+    "FoldError": "action_core.models.fuse",
     # applications of the Inferencer: batch prediction, long-video timelines, live streams
     "predict_batch": "action_core.apps.batch",
     "collect_videos": "action_core.apps.batch",

@@ -12,6 +12,7 @@ against the field's declared type, so errors name the key.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import tomllib
 import typing
@@ -50,6 +51,16 @@ def _strict(kind: type, words: str) -> Any:
 
 for _kind, _words in ((int, "an integer"), (float, "a number"), (str, "a string"), (bool, "true or false")):
     _converter.register_structure_hook(_kind, _strict(_kind, _words))
+
+
+def _flag_or_word(value: Any, _: Any) -> bool | str:
+    # "true, false or a word" settings (train.channels_last = "auto"); the field's validator checks the word.
+    if not isinstance(value, (bool, str)):
+        raise ValueError(f"= {value!r} must be true, false or a string")
+    return value
+
+
+_converter.register_structure_hook(bool | str, _flag_or_word)
 
 
 def _table_hook(value: Any, _: Any) -> dict[str, Any]:
@@ -179,7 +190,7 @@ def _without_delete(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def load_source(source: str | Path, *, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+def load_source(source: str | os.PathLike[str], *, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     """Load a config file or preset by name, resolving ``_base_`` chains."""
     key = str(source)
     if key in _seen:

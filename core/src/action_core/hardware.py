@@ -1,12 +1,16 @@
-"""What the machine can do fast: precision and memory format chosen per device, with the reason.
+"""What the machine can do fast: precision, memory format and compilation chosen per device, with the reason.
 
 ``amp = "auto"`` (the default of ``train.amp``) picks bf16 on CUDA devices that support it, fp16 (with a
 gradient scaler) on other CUDA devices, bf16 on CPUs with native bf16 arithmetic (AVX-512 BF16 or AMX) and
-fp32 on every other CPU: there bf16 is emulated and measured 2.5x (AVX-512 without BF16) to 14.8x (AVX2)
+fp32 on every other CPU: there bf16 is emulated and measured 1.5x (AVX-512 without BF16) to 14.8x (AVX2)
 slower than fp32 for a training step. ``channels_last = "auto"`` turns the channels-last memory format on
-where it was measured to help: CUDA, and CPUs running native bf16; on CPUs in fp32 it was measured slower
-(TSM-R50 training step 1.08x slower on AVX2). Choosing a setting by hand where it is slower logs a warning
-that says by how much.
+where it was measured to help: CUDA, CPUs running native bf16, and fp32 inference of 2D CNNs on AVX-512
+(TSM-R50 1.29x); for CPU training in fp32 it was measured slower (TSM-R50 step 1.08x slower on AVX2). ``compile = "auto"`` leaves ``torch.compile`` off (see
+:data:`COMPILE_REASON`). Choosing a setting by hand where it is slower logs a warning that says by how much.
+
+The decisions are pure functions of a :class:`Capabilities` record (:func:`decide_amp`,
+:func:`decide_channels_last`, :func:`decide_compile`); :func:`capabilities` detects the record of a device and
+:func:`choose_speed` does both and logs one line.
 """
 
 from __future__ import annotations
@@ -19,21 +23,75 @@ from pathlib import Path
 import attrs
 import torch
 
-__all__ = ["Choice", "choose_amp", "choose_channels_last", "cpu_flags", "cpu_kind", "native_bf16"]
+__all__ = [
+    "Capabilities",
+    "Choice",
+    "SpeedSettings",
+    "capabilities",
+    "choose_amp",
+    "choose_channels_last",
+    "choose_speed",
+    "cpu_flags",
+    "cpu_kind",
+    "decide_amp",
+    "decide_channels_last",
+    "decide_compile",
+    "native_bf16",
+]
 
 logger = logging.getLogger("action_core.hardware")
 
-# Measured slowdowns (training step, this project's benchmarks; docs/benchmarks.md).
-BF16_EMULATED_SLOWDOWN = {"avx512": 2.5, "avx2": 14.8}
+# Measured slowdowns (training step, this project's benchmarks; docs/benchmarks*.md).
+BF16_EMULATED_SLOWDOWN = {"avx512": 1.5, "avx2": 14.8}
 CHANNELS_LAST_FP32_CPU_SLOWDOWN = 1.08
+# Inference in fp32 on AVX-512 (2D CNNs): eager TSM-R50, batch 8, channels-last against contiguous (CPU time).
+CHANNELS_LAST_INFER_CPU_SPEEDUP = {"avx512": 1.29}
+COMPILE_REASON = {
+    "cpu": "torch.compile measured no faster on the CPU (TSM-R50 inference 1.01x, docs/benchmarks-speed.md) "
+    "and costs minutes of compilation",
+    "cuda": "torch.compile is not measured on CUDA yet; set train.compile = true to try it",
+}
 
 
 @attrs.frozen
 class Choice:
-    """A setting and why it was chosen (one log line)."""
+    """A setting, why it was chosen (for the log line) and, when it was forced where it is slower, the
+    warning to show."""
 
     value: str | bool
     reason: str
+    warning: str | None = None
+
+
+@attrs.frozen
+class Capabilities:
+    """What the speed decisions depend on: the device type (``cpu``, ``cuda``, ...), its name, whether it
+    computes bf16 natively (a CPU with AVX-512 BF16 / AMX, a CUDA device that supports bf16) and, for a CPU,
+    the kind of its vector unit (:func:`cpu_kind`)."""
+
+    device_type: str
+    native_bf16: bool
+    kind: str = ""
+    name: str = ""
+
+
+@attrs.frozen
+class SpeedSettings:
+    """The resolved ``amp``, ``channels_last`` and ``compile`` of a run, each with its reason."""
+
+    amp: Choice
+    channels_last: Choice
+    compile: Choice
+    device: str = "cpu"
+
+    def describe(self) -> str:
+        """One line: what was chosen and why."""
+        precision = "fp32" if self.amp.value == "none" else self.amp.value
+        return (
+            f"speed settings on {self.device}: amp={self.amp.value} ({precision}; {self.amp.reason}); "
+            f"channels_last={str(self.channels_last.value).lower()} ({self.channels_last.reason}); "
+            f"compile={str(self.compile.value).lower()} ({self.compile.reason})"
+        )
 
 
 @functools.cache
@@ -50,9 +108,15 @@ def cpu_flags() -> frozenset[str]:
 
 
 def native_bf16() -> bool:
-    """True when the CPU computes in bf16 natively (AVX-512 BF16 or AMX), so autocast to bf16 is fast."""
-    flags = cpu_flags()
-    return bool({"avx512_bf16", "amx_bf16"} & flags)
+    """True when the CPU computes in bf16 natively (AVX-512 BF16 or AMX), so autocast to bf16 is fast.
+
+    Read from the CPU flags, with torch's own dispatch level (``torch.backends.cpu.get_cpu_capability()``,
+    ``AVX512_BF16`` / ``AMX`` in builds that report them) as a second source where the flags are not
+    readable."""
+    if {"avx512_bf16", "amx_bf16"} & cpu_flags():
+        return True
+    capability = str(torch.backends.cpu.get_cpu_capability()).upper()
+    return "BF16" in capability or "AMX" in capability
 
 
 def cpu_kind() -> str:
@@ -62,50 +126,141 @@ def cpu_kind() -> str:
     for kind in ("amx_bf16", "avx512_bf16", "avx512f", "avx2"):
         if kind in flags:
             return {"amx_bf16": "amx", "avx512f": "avx512"}.get(kind, kind)
+    capability = str(torch.backends.cpu.get_cpu_capability()).lower()
+    if capability.startswith("avx"):
+        return capability
     return platform.machine().lower() or "unknown"
 
 
-def choose_amp(device: torch.device, requested: str = "auto") -> Choice:
-    """The mixed precision to train with on ``device``: ``none``, ``bf16`` or ``fp16``.
-
-    ``requested`` other than ``auto`` is kept; on a CPU without native bf16 a bf16 request logs a warning
-    with the measured slowdown.
-    """
-    if requested != "auto":
-        if requested == "bf16" and device.type == "cpu" and not native_bf16():
-            slowdown = BF16_EMULATED_SLOWDOWN.get(cpu_kind(), BF16_EMULATED_SLOWDOWN["avx2"])
-            logger.warning(
-                "amp = bf16 on a CPU without native bf16 (%s): bf16 is emulated there, a training step was "
-                "measured %.1fx slower than fp32 on such CPUs; use amp = auto (fp32 here)",
-                cpu_kind(),
-                slowdown,
-            )
-        return Choice(requested, "as configured")
+def capabilities(device: torch.device | str) -> Capabilities:
+    """Detect what :func:`decide_amp` and friends need about ``device``."""
+    device = torch.device(device)
     if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
-            return Choice("bf16", f"{torch.cuda.get_device_name(device)} supports bf16")
-        return Choice(
-            "fp16", f"{torch.cuda.get_device_name(device)} has no bf16: fp16 with a gradient scaler"
+        return Capabilities(
+            "cuda", native_bf16=torch.cuda.is_bf16_supported(), name=torch.cuda.get_device_name(device)
         )
     if device.type == "cpu":
-        if native_bf16():
-            return Choice("bf16", f"the CPU computes bf16 natively ({cpu_kind()})")
-        return Choice("none", f"the CPU ({cpu_kind()}) has no native bf16: bf16 would be emulated, so fp32")
-    return Choice("none", f"{device.type}: fp32")
+        return Capabilities("cpu", native_bf16=native_bf16(), kind=cpu_kind(), name=platform.processor())
+    return Capabilities(device.type, native_bf16=False, name=device.type)
 
 
-def choose_channels_last(device: torch.device, amp: str, requested: bool | str = "auto") -> Choice:
-    """Whether to use the channels-last memory format on ``device`` at precision ``amp``."""
+def decide_amp(caps: Capabilities, requested: str = "auto") -> Choice:
+    """The mixed precision to run with: ``none`` (fp32), ``bf16`` or ``fp16``.
+
+    ``requested`` other than ``auto`` is kept; bf16 on a CPU without native bf16 carries a warning with the
+    measured slowdown."""
     if requested != "auto":
-        if requested is True and device.type == "cpu" and amp == "none":
-            logger.warning(
-                "channels_last = true on a CPU in fp32: measured %.2fx slower (TSM-R50 training step); use "
-                "channels_last = auto",
-                CHANNELS_LAST_FP32_CPU_SLOWDOWN,
+        warning = None
+        if requested == "bf16" and caps.device_type == "cpu" and not caps.native_bf16:
+            slowdown = BF16_EMULATED_SLOWDOWN.get(caps.kind, BF16_EMULATED_SLOWDOWN["avx2"])
+            warning = (
+                f"amp = bf16 on a CPU without native bf16 ({caps.kind or 'unknown kind'}): bf16 is emulated "
+                f"there, a training step was measured {slowdown:.1f}x slower than fp32 on such CPUs; use "
+                "amp = auto (fp32 here)"
             )
+        return Choice(requested, "as configured", warning)
+    if caps.device_type == "cuda":
+        if caps.native_bf16:
+            return Choice("bf16", f"{caps.name or 'the GPU'} supports bf16")
+        return Choice("fp16", f"{caps.name or 'the GPU'} has no bf16: fp16 with a gradient scaler")
+    if caps.device_type == "cpu":
+        if caps.native_bf16:
+            return Choice("bf16", f"the CPU computes bf16 natively ({caps.kind})")
+        return Choice(
+            "none", f"the CPU ({caps.kind or 'unknown kind'}) has no native bf16, so bf16 would be emulated"
+        )
+    return Choice("none", f"no mixed precision is set up for {caps.device_type}")
+
+
+def _cl_infer_speedup(caps: Capabilities, amp: str, task: str, conv_dims: int) -> float | None:
+    """The measured channels-last speed-up of fp32 inference of 2D CNNs on this CPU kind, if any."""
+    if caps.device_type != "cpu" or amp != "none" or task != "infer" or conv_dims != 2:
+        return None
+    return CHANNELS_LAST_INFER_CPU_SPEEDUP.get(caps.kind)
+
+
+def decide_channels_last(
+    caps: Capabilities, amp: str, requested: bool | str = "auto", *, task: str = "train", conv_dims: int = 2
+) -> Choice:
+    """Whether to use the channels-last memory format at precision ``amp`` (already resolved) for ``task``
+    (``"train"`` or ``"infer"``) of a model with ``conv_dims``-D convolutions (2: frames, 3: clips)."""
+    speedup = _cl_infer_speedup(caps, amp, task, conv_dims)
+    if requested != "auto":
+        warning = None
+        # the measured slowdown is a training step's; inference layouts are measured faster or not at all
+        if requested is True and caps.device_type == "cpu" and amp == "none" and task == "train":
+            warning = (
+                f"channels_last = true on a CPU in fp32: measured {CHANNELS_LAST_FP32_CPU_SLOWDOWN:.2f}x "
+                "slower (TSM-R50 training step); use channels_last = auto"
+            )
+        return Choice(bool(requested), "as configured", warning)
+    if caps.device_type == "cuda":
+        return Choice(True, "faster for convolutions on CUDA")
+    if caps.device_type == "cpu" and amp == "bf16" and caps.native_bf16:
+        return Choice(True, "measured 2.3-2.8x faster with native bf16 on the CPU")
+    if speedup is not None:
+        return Choice(True, f"measured {speedup:.2f}x faster for 2D-CNN inference in fp32 on {caps.kind}")
+    if caps.device_type == "cpu":
+        return Choice(False, f"measured {CHANNELS_LAST_FP32_CPU_SLOWDOWN:.2f}x slower on the CPU in fp32")
+    return Choice(False, f"not measured on {caps.device_type}")
+
+
+def decide_compile(caps: Capabilities, requested: bool | str = "auto") -> Choice:
+    """Whether to wrap the model's steps in ``torch.compile``."""
+    if requested != "auto":
         return Choice(bool(requested), "as configured")
-    if device.type == "cuda":
-        return Choice(True, "channels-last is faster for convolutions on CUDA")
-    if device.type == "cpu" and amp == "bf16" and native_bf16():
-        return Choice(True, "channels-last measured 2.3-2.8x faster with native bf16 on the CPU")
-    return Choice(False, "channels-last measured slower on the CPU in fp32")
+    return Choice(False, COMPILE_REASON.get(caps.device_type, f"not measured on {caps.device_type}"))
+
+
+def choose_speed(
+    device: torch.device | str,
+    *,
+    amp: str = "auto",
+    channels_last: bool | str = "auto",
+    compile: bool | str = "auto",
+    log: bool = True,
+    task: str = "train",
+    conv_dims: int = 2,
+) -> SpeedSettings:
+    """Resolve ``amp`` / ``channels_last`` / ``compile`` (each ``"auto"`` or a forced value) for ``device``,
+    ``task`` (``"train"`` or ``"infer"``) and a model with ``conv_dims``-D convolutions; with ``log``, one
+    INFO line says what was chosen and why, and a forced setting that is slower here logs a warning."""
+    caps = capabilities(device)
+    amp_choice = decide_amp(caps, amp)
+    settings = SpeedSettings(
+        amp_choice,
+        decide_channels_last(caps, str(amp_choice.value), channels_last, task=task, conv_dims=conv_dims),
+        decide_compile(caps, compile),
+        device=str(device) if caps.device_type != "cpu" else f"cpu ({caps.kind})",
+    )
+    if log:
+        logger.info(settings.describe())
+        for choice in (settings.amp, settings.channels_last, settings.compile):
+            if choice.warning:
+                logger.warning(choice.warning)
+    return settings
+
+
+def choose_amp(device: torch.device, requested: str = "auto") -> Choice:
+    """The mixed precision to train with on ``device`` (:func:`decide_amp` on the detected capabilities);
+    a forced setting that is slower here logs its warning."""
+    choice = decide_amp(capabilities(device), requested)
+    if choice.warning:
+        logger.warning(choice.warning)
+    return choice
+
+
+def choose_channels_last(
+    device: torch.device,
+    amp: str,
+    requested: bool | str = "auto",
+    *,
+    task: str = "train",
+    conv_dims: int = 2,
+) -> Choice:
+    """Whether to use the channels-last memory format on ``device`` at precision ``amp`` (see
+    :func:`decide_channels_last`)."""
+    choice = decide_channels_last(capabilities(device), amp, requested, task=task, conv_dims=conv_dims)
+    if choice.warning:
+        logger.warning(choice.warning)
+    return choice

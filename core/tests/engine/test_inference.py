@@ -84,7 +84,11 @@ def test_views_parse_and_rewrite_a_test_pipeline() -> None:
         {"type": "FormatShape", "input_format": "NCTHW"},
     ]
     steps = apply_views(pipeline, "10x3")
-    assert steps[0]["num_clips"] == 10 and steps[2] == {"type": "ThreeCrop", "crop_size": 224}
+    # ThreeCrop spans the shorter side: the frames are resized to the crop size first, as MMAction2 does
+    assert steps[0]["num_clips"] == 10 and steps[2:4] == [
+        {"type": "Resize", "scale": [-1, 224]},
+        {"type": "ThreeCrop", "crop_size": 224},
+    ]
     assert pipeline[0]["num_clips"] == 1  # the original is untouched
     with pytest.raises(ConfigError, match="no CenterCrop"):
         apply_views([pipeline[0]], "1x3")

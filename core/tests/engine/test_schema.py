@@ -83,7 +83,13 @@ def test_omitted_grad_clip_is_none_and_left_out_of_the_dict() -> None:
 @pytest.mark.parametrize(
     ("section", "key", "value", "expected"),
     [
-        ("train", "amp", "fp8", "train.amp = 'fp8' is not allowed; choose one of none, bf16, fp16"),
+        ("train", "amp", "fp8", "train.amp = 'fp8' is not allowed; choose one of auto, none, bf16, fp16"),
+        (
+            "train",
+            "channels_last",
+            "yes",
+            "train.channels_last = 'yes' is not allowed; choose true, false or \"auto\"",
+        ),
         ("optim", "type", "lamb", "optim.type = 'lamb' is not allowed"),
         ("test", "average", "max", "test.average = 'max'"),
         ("schedule", "policy", "poly", "schedule.policy = 'poly'"),
@@ -91,7 +97,7 @@ def test_omitted_grad_clip_is_none_and_left_out_of_the_dict() -> None:
         ("optim", "momentum", 1.5, "optim.momentum = 1.5 is out of range"),
         ("data", "batch_size", 0, "data.batch_size = 0 is out of range"),
         ("train", "log_interval", "often", "train.log_interval = 'often' must be an integer"),
-        ("train", "compile", 1, "train.compile = 1 must be true or false"),
+        ("train", "compile", 1, "train.compile = 1 must be true, false or a string"),
         ("schedule", "milestones", [40, 20], "schedule.milestones = [40, 20] must be strictly increasing"),
         ("schedule", "milestones", [20, 60], "beyond schedule.epochs = 50"),
         ("schedule", "warmup_epochs", 50, "schedule.warmup_epochs = 50.0 must be smaller"),

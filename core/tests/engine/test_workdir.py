@@ -138,7 +138,7 @@ def test_a_kill_while_writing_an_epoch_checkpoint_is_repaired_on_resume(
     assert not (tmp_path / "epoch_1.pth").exists() and not (tmp_path / "best.pth").exists()
     assert epoch_ends(tmp_path) == []
     with caplog.at_level(logging.WARNING, logger="action_core.engine"):
-        run = trainer(tmp_path, 3)
+        run = trainer(tmp_path, 3, keep_ckpts=-1)  # every epoch checkpoint stays, to compare
         run.fit(resume="auto")
     messages = " ".join(r.getMessage() for r in caplog.records)
     assert leftover.name in messages

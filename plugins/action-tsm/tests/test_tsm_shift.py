@@ -31,6 +31,21 @@ def test_shift_matches_reference(segments, div, channels):
     torch.testing.assert_close(temporal_shift(x, segments, div), reference_shift(x, segments, div))
 
 
+def test_shift_keeps_channels_last_without_a_layout_copy():
+    # a channels_last network's next convolution gets its layout directly (no conversion copy), in both
+    # directions, with the same values as the contiguous shift
+    torch.manual_seed(0)
+    x = torch.randn(8, 16, 3, 5).contiguous(memory_format=torch.channels_last).requires_grad_()
+    out = temporal_shift(x, 4, 8)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous()
+    torch.testing.assert_close(out, reference_shift(x.detach().contiguous(), 4, 8))
+    g = torch.randn(8, 16, 3, 5).contiguous(memory_format=torch.channels_last)
+    out.backward(g)
+    assert x.grad.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close((out.detach() * g).sum(), (x.detach() * x.grad).sum())
+    assert temporal_shift(x.detach().contiguous(), 4, 8).is_contiguous()
+
+
 def test_shift_gradient_is_the_reverse_shift():
     x = torch.randn(8, 16, 2, 2, requires_grad=True)
     g = torch.randn(8, 16, 2, 2)

@@ -3,7 +3,7 @@
     action-run bench data tsm_r18_synthetic --clips 40 --data-root synth-data
     action-run bench data tsm_r50_1x1x8_50e_kinetics400_rgb --videos ~/videos
     action-run bench train tsm_r50_1x1x8_50e_kinetics400_rgb --synthetic-data --batch-size 2
-    action-run bench infer slowfast_r50_4x16x1_256e_kinetics400_rgb --synthetic-data --amp bf16 --channels-last
+    action-run bench infer slowfast_r50_4x16x1_256e_kinetics400_rgb --synthetic-data --batch-size 8 --compare-eager
 
 See :mod:`action_core.tools.bench` for what is measured.
 """
@@ -14,7 +14,7 @@ import argparse
 import itertools
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 SPLITS = ("train", "val", "test")
 
@@ -60,7 +60,7 @@ def _data(argv: list[str]) -> int:
     if args.videos:
         from action_core.data import VideoDataset
 
-        dataset = VideoDataset(video_records(args.videos), [dict(s) for s in split.pipeline])
+        dataset: Any = VideoDataset(video_records(args.videos), [dict(s) for s in split.pipeline])
         where = f"{len(dataset)} videos under {args.videos}"
     else:
         from action_core.engine.builders import build_dataset_from_config
@@ -81,7 +81,7 @@ def _loader_batches(cfg: Any, which: str, batch_size: int, workers: int, seed: i
 
     from action_core.engine.builders import build_dataset_from_config, make_loader
 
-    dataset = build_dataset_from_config(cfg, which)
+    dataset: Any = build_dataset_from_config(cfg, which)  # map-style: has a length
     if len(dataset) == 0:
         from action_core.tools.bench import BenchError
 
@@ -121,8 +121,36 @@ def _steps(mode: str, argv: list[str]) -> int:
     parser.add_argument("--batch-size", type=int, help="default: data.batch_size of the config")
     parser.add_argument("--workers", type=int, help="loader workers (default: data.workers of the config)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
-    parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="default: train.amp of the config")
-    parser.add_argument("--channels-last", action="store_true", help="channels_last(_3d) weights and inputs")
+    parser.add_argument(
+        "--amp",
+        choices=["auto", "none", "bf16", "fp16"],
+        help="default: train.amp of the config ('auto': what the device computes fast, as training does)",
+    )
+    parser.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels_last(_3d) weights and inputs (default: train.channels_last of the config, 'auto')",
+    )
+    parser.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.compile our model (default: train.compile of the config, 'auto'); compilation happens "
+        "in the warm-up iterations",
+    )
+    if mode == "infer":
+        parser.add_argument(
+            "--fold-bn",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="fold batch norms into convolutions as action-run test does (default: test.fold_bn)",
+        )
+    parser.add_argument(
+        "--compare-eager",
+        action="store_true",
+        help="also time our plain eager model (no batch norm folding, no compilation) in the same loop",
+    )
     parser.add_argument(
         "--synthetic-data",
         action="store_true",
@@ -180,7 +208,6 @@ def _steps(mode: str, argv: list[str]) -> int:
 
         tuned = keep_freed_memory()
     device = pick_device(args.device)
-    amp = args.amp or cfg.train.amp
     which = args.split or ("train" if mode == "train" else "val")
     batch_size = args.batch_size or cfg.data.batch_size
     model_args = dict(cfg.model.args)
@@ -191,26 +218,77 @@ def _steps(mode: str, argv: list[str]) -> int:
 
     description = without_downloads({**cfg.model.description(), **model_args})
     model = compose_model(description, num_classes=cfg.model.num_classes)
-    models: list[tuple[str, torch.nn.Module, Any]] = [("action " + cfg.model.type, model, None)]
+    from action_core.engine.fastpath import conv_dims
+    from action_core.hardware import choose_speed
+
+    speed = choose_speed(
+        device,
+        amp=args.amp or cfg.train.amp,
+        channels_last=cfg.train.channels_last if args.channels_last is None else args.channels_last,
+        compile=cfg.train.compile if args.compile is None else args.compile,
+        log=False,
+        task=mode,
+        conv_dims=conv_dims(model),
+    )
+    for choice in (speed.amp, speed.channels_last):
+        if choice.warning:
+            print(f"warning: {choice.warning}", file=sys.stderr)
+    amp, channels_last = str(speed.amp.value), bool(speed.channels_last.value)
+    # ours as action-run runs it (inference: batch norm folded like `test`; compiled where chosen), then
+    # optionally our plain eager model, then the reference
+    models: list[tuple[str, torch.nn.Module, Any]] = [("action " + cfg.model.type, model, "ours")]
+    fold = mode == "infer" and (cfg.test.fold_bn if args.fold_bn is None else args.fold_bn)
+    if args.compare_eager and (fold or speed.compile.value):
+        models.append(("action " + cfg.model.type + " [eager]", model, None))
     if args.reference == "mmaction2":
         ref, *functions = bench.build_mmaction2_reference(
             cfg.model.type, num_classes=cfg.model.num_classes, model_args=model_args
         )
         models.append(("mmaction2 " + cfg.model.type, ref, functions))
 
+    total = args.iters + args.warmup
+
+    def make_batches() -> Iterator:
+        if args.synthetic_data:
+            pipeline = getattr(cfg.data, which).pipeline
+            shape = bench.input_shape_from_pipeline(pipeline, model, batch_size=batch_size)
+            return bench.synthetic_batches(shape, cfg.model.num_classes, seed=args.seed)
+        workers = cfg.data.workers if args.workers is None else args.workers
+        return _loader_batches(cfg, which, batch_size, workers, args.seed, total)
+
+    def batches_for_fold() -> Any:
+        # a batch of the benchmark's own input (the synthetic tensor; a fresh loader's first batch)
+        return next(make_batches())
+
     steps = []
-    for k, (name, net, extra) in enumerate(models):
-        net_amp, net_cl = amp, args.channels_last
-        if k > 0:  # the reference may run at other settings (e.g. the best ones it supports)
+    for name, net, extra in models:
+        net_amp, net_cl = amp, channels_last
+        reference = extra is not None and extra != "ours"
+        if reference:  # the reference may run at other settings (e.g. the best ones it supports)
             net_amp = args.reference_amp or amp
             if args.reference_memory_format != "same":
                 net_cl = args.reference_memory_format == "channels_last"
-            if (net_amp, net_cl) != (amp, args.channels_last):
+            if (net_amp, net_cl) != (amp, channels_last):
                 fmt = "channels_last" if net_cl else "contiguous"
                 name = f"{name} [{'fp32' if net_amp == 'none' else net_amp}, {fmt}]"
         net.to(device)
         if net_cl:
             bench.convert_memory_format(net)
+        if extra == "ours":
+            extra = None
+            if fold:
+                net = bench.fold_for_bench(
+                    net, batches_for_fold(), model, channels_last=net_cl, device=device
+                )
+                name += " [BN folded]"
+            if speed.compile.value:
+                # inference: inductor's freezing folds weights as constants (batch norm, oneDNN weight
+                # prepacking, convolution + activation fusion), as the inference fast path compiles
+                net = cast(
+                    torch.nn.Module,
+                    torch.compile(net, options={"freezing": True} if mode == "infer" else None),
+                )
+                name += " [compiled]"
         if mode == "train":
             fn = bench.make_train_step(
                 net,
@@ -226,13 +304,7 @@ def _steps(mode: str, argv: list[str]) -> int:
         steps.append((name, _with_layout(fn, model, net_cl)))
 
     total = args.iters + args.warmup
-    if args.synthetic_data:
-        pipeline = getattr(cfg.data, which).pipeline
-        shape = bench.input_shape_from_pipeline(pipeline, model, batch_size=batch_size)
-        batches = bench.synthetic_batches(shape, cfg.model.num_classes, seed=args.seed)
-    else:
-        workers = cfg.data.workers if args.workers is None else args.workers
-        batches = _loader_batches(cfg, which, batch_size, workers, args.seed, total)
+    batches = make_batches()
 
     result = bench.bench_steps(
         steps,
@@ -242,12 +314,13 @@ def _steps(mode: str, argv: list[str]) -> int:
         iters=args.iters,
         warmup=args.warmup,
         amp=amp,
-        channels_last=args.channels_last,
+        channels_last=channels_last,
         roofline=not args.no_roofline,
     )
     source = "synthetic data" if args.synthetic_data else f"{cfg.data.dataset!r} {which} split"
     malloc = "freed memory kept (tune_memory)" if tuned else "allocator defaults"
     print(f"bench {mode}: {args.config} ({cfg.model.type}) on {source}; torch {torch.__version__}; {malloc}")
+    print(speed.describe())
     print(result.render())
     return 0
 

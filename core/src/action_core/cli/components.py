@@ -96,8 +96,33 @@ def config_main(argv: list[str]) -> int:
     show.add_argument(
         "--raw", action="store_true", help="print the merged data without validating it as an experiment"
     )
+    show.add_argument(
+        "--videos", metavar="DIR_OR_LIST", help="the config `action-run train SOURCE --videos DIR` builds"
+    )
+    show.add_argument("--label-map", help="with --videos: class names, one per line")
+    show.add_argument("--work-dir", help="with --videos: the work dir train would use (for the list paths)")
+    show.add_argument("--seed", type=int, help="with --videos: the split seed (train.seed)")
+    show.add_argument("--from", dest="init_from", metavar="SOURCE", help="as train --from")
+    show.add_argument("--freeze", metavar="PART", help="as train --freeze")
+    show.add_argument("--lr-preset", choices=["finetune", "head", "recipe"], help="as train --lr-preset")
     args = parser.parse_args(argv)
-    data = apply_overrides(load_source(args.source), args.overrides)
+    if args.videos or args.init_from or args.freeze or args.lr_preset:
+        from action_core.engine.commands import training_config
+
+        cfg, _ = training_config(
+            args.source,
+            args.overrides,
+            seed=args.seed,
+            videos=args.videos,
+            label_map=args.label_map,
+            work_dir=args.work_dir,
+            init_from=args.init_from,
+            freeze=args.freeze,
+            lr_preset=args.lr_preset,
+        )
+        data = cfg.to_dict()
+    else:
+        data = apply_overrides(load_source(args.source), args.overrides)
     if args.expand and isinstance(data.get("model"), dict):
         data["model"] = expanded_model_table(data["model"])
     if not args.raw:

@@ -21,7 +21,9 @@ DEFAULT_PRESETS = ("tsm_r18_synthetic", "tsn_r18_synthetic")
 
 def main(argv: list[str]) -> int:
     """Run the demo; returns 0 when every run finished."""
-    parser = argparse.ArgumentParser(prog="action-run demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="action-run demo", description=__doc__.splitlines()[0].replace("``", "`")
+    )
     parser.add_argument("--work-dir", default="work_dirs/demo", help="where everything is written")
     parser.add_argument(
         "--presets", nargs="+", default=list(DEFAULT_PRESETS), help="presets to train and compare"

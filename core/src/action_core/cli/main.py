@@ -135,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     level = logging.WARNING if ns.verbose == 0 else logging.INFO if ns.verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # the one line saying which precision / memory format / compilation a run chose and why, shown by default
+    logging.getLogger("action_core.hardware").setLevel(min(level, logging.INFO))
     if ns.version:
         from action_core.plugins.host import core_version
 

@@ -1,20 +1,19 @@
-"""``action-run train | test | predict``: argument parsing around :mod:`action_core.engine.commands`."""
+"""``action-run train | test``: argument parsing around :mod:`action_core.engine.commands`."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, example: str = "optim.lr=0.01") -> None:
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         dest="overrides",
-        help="override one config value, e.g. --set optim.lr=0.01 (repeatable)",
+        help=f"override one config value, e.g. --set {example} (repeatable)",
     )
     parser.add_argument("--data-root", help="root folder of the dataset (sets data.root)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
@@ -27,8 +26,40 @@ def train_main(argv: list[str]) -> int:
         description="Train from a preset or config file. Multi-GPU: torchrun --nproc-per-node N -m "
         "action_core.cli.main train ...",
     )
-    parser.add_argument("config", help="preset name or config file (TOML/YAML)")
+    parser.add_argument(
+        "config", help="preset name or config file (TOML/YAML); with --videos also a registered model name"
+    )
     _common(parser)
+    parser.add_argument(
+        "--videos",
+        metavar="DIR_OR_LIST",
+        help="train on your own videos: a folder DIR/<class>/<video> (or DIR/train|val|test/<class>/...), or "
+        "a list of 'PATH LABEL' rows; split train/val/test by --seed when it has no split; the lists and the "
+        "label map are written to WORK_DIR/lists",
+    )
+    parser.add_argument(
+        "--label-map", help="with --videos: class names, one per line (default: sorted names)"
+    )
+    parser.add_argument(
+        "--from",
+        dest="init_from",
+        metavar="SOURCE",
+        help="fine-tune from these weights: a checkpoint of `action-run train`, a published checkpoint name, "
+        "or an MMAction2 / PyTorchVideo / torchvision file or URL; a head of another class count is "
+        "re-initialised (sets train.load_from)",
+    )
+    parser.add_argument(
+        "--freeze",
+        metavar="PART",
+        help="keep 'backbone' or 'stages<=N' (stem and first N stages) fixed while training (sets train.freeze)",
+    )
+    parser.add_argument(
+        "--lr-preset",
+        choices=["finetune", "head", "recipe"],
+        help="learning rates: 'finetune' (backbone at 0.1 x the recipe's rate, head at the recipe's; the "
+        "default with --from), 'head' (the recipe's; the default with --freeze backbone), 'recipe' (as "
+        "configured)",
+    )
     parser.add_argument("--work-dir", help="where checkpoints, logs and plots go (default work_dirs/<name>)")
     parser.add_argument("--resume", help="'auto' (the newest complete checkpoint in the work dir) or a path")
     parser.add_argument(
@@ -36,7 +67,12 @@ def train_main(argv: list[str]) -> int:
         action="store_true",
         help="the work dir holds an earlier run: remove its checkpoints and log and start afresh",
     )
-    parser.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision")
+    parser.add_argument(
+        "--amp",
+        choices=["auto", "none", "bf16", "fp16"],
+        help="mixed precision (default: train.amp of the config, 'auto': bf16 where the device computes it "
+        "natively, fp16 on other GPUs, else fp32)",
+    )
     parser.add_argument("--seed", type=int, help="random seed (sets train.seed)")
     args = parser.parse_args(argv)
     from action_core.engine.commands import plugin_callbacks, run_train
@@ -52,6 +88,11 @@ def train_main(argv: list[str]) -> int:
         data_root=args.data_root,
         device=args.device,
         callbacks=plugin_callbacks(),
+        videos=args.videos,
+        label_map=args.label_map,
+        init_from=args.init_from,
+        freeze=args.freeze,
+        lr_preset=args.lr_preset,
     )
     print(json.dumps(metrics, indent=2, sort_keys=True))
     return 0
@@ -62,15 +103,28 @@ def test_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="action-run test", description="Evaluate a checkpoint on a test split."
     )
-    parser.add_argument("config", help="preset name or config file the checkpoint was trained with")
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--views", help="clips x crops, e.g. 10x3 (default: the config's test pipeline)")
+    parser.add_argument(
+        "config",
+        nargs="?",
+        help="preset name or config file the checkpoint was trained with (default: the config the "
+        "checkpoint carries, its test split)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        help="the checkpoint to evaluate (best.pth or last.pth of a run, or any epoch_N.pth)",
+    )
+    parser.add_argument(
+        "--views",
+        help="clips x crops, e.g. 10x3 or 1x1 (default: the config's test pipeline); a 2D model's clips hold "
+        "the segment count it was trained with",
+    )
     parser.add_argument(
         "--out",
-        help="write per-sample scores and the metrics to this JSON file (a localizer: its proposals as an "
-        "ActivityNet results JSON)",
+        help="write the metrics and, per sample, the file, its label, the class probabilities and the top-5 "
+        "class names to this JSON file (a localizer: its proposals as an ActivityNet results JSON)",
     )
-    _common(parser)
+    _common(parser, example="data.batch_size=4")
     args = parser.parse_args(argv)
     from action_core.engine.commands import run_test
 
@@ -84,38 +138,4 @@ def test_main(argv: list[str]) -> int:
         device=args.device,
     )
     print(json.dumps(metrics, indent=2, sort_keys=True))
-    return 0
-
-
-def predict_main(argv: list[str]) -> int:
-    """Top-k labels of one video; optionally a copy of the video with them drawn on."""
-    parser = argparse.ArgumentParser(prog="action-run predict", description="Predict the action in a video.")
-    parser.add_argument("video")
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--config", help="preset or config (default: the one stored in the checkpoint)")
-    parser.add_argument("--label-map", help="class names, one per line")
-    parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--views", help="clips x crops, e.g. 10x3")
-    parser.add_argument("--out-video", help="write the video with the top-k labels drawn on it")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides")
-    parser.add_argument("--device")
-    args = parser.parse_args(argv)
-    from action_core.engine.commands import run_predict
-
-    top = run_predict(
-        args.video,
-        args.checkpoint,
-        config=args.config,
-        overrides=args.overrides,
-        label_map=args.label_map,
-        top_k=args.top_k,
-        views=args.views,
-        out_video=args.out_video,
-        device=args.device,
-    )
-    width = max(len(label) for label, _ in top)
-    for label, score in top:
-        print(f"{label:<{width}}  {score:.4f}")
-    if args.out_video:
-        print(f"wrote {args.out_video}", file=sys.stderr)
     return 0

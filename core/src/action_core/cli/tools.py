@@ -47,16 +47,20 @@ def build_model_from_source(
     num_classes: int | None = None,
     checkpoint: str | None = None,
 ) -> Any:
-    """A model from a model name, a preset/config (``[model]`` table) or a training checkpoint."""
-    import action_core as ac
+    """A model from a model name, a preset/config (``[model]`` table) or a training checkpoint.
+
+    With weights to load (a checkpoint as ``source`` or ``checkpoint``) the model is built without its
+    initial weights (nothing downloaded) and a training checkpoint of another model type is refused.
+    """
     from action_core.config import apply_overrides, load_source
+    from action_core.engine.checkpoint import check_model_type, load_checkpoint
+    from action_core.models.compose import compose_model, without_downloads
     from action_core.plugins import get_registry
 
     model_cfg: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
     path = Path(source)
     if path.suffix in {".pth", ".pt", ".ckpt"}:
-        from action_core.engine.checkpoint import load_checkpoint
-
         state = load_checkpoint(path)
         config = (state.get("meta") or {}).get("config")
         if not isinstance(config, dict) or "model" not in config:
@@ -72,16 +76,40 @@ def build_model_from_source(
         model_cfg = apply_overrides(load_source(source), overrides).get("model")
         if not isinstance(model_cfg, dict) or "type" not in model_cfg:
             raise ActionError(f"config {source!r} has no [model] table with a 'type'")
-    kwargs = dict(model_cfg.get("args", {}))
     classes = num_classes if num_classes is not None else model_cfg.get("num_classes")
-    if classes is not None:
-        kwargs["num_classes"] = classes
-    model = ac.build_model(model_cfg["type"], **kwargs)
-    if checkpoint:
-        from action_core.engine.inference import load_weights
+    description = {
+        "type": model_cfg["type"],
+        **dict(model_cfg.get("args") or {}),
+        **{part: model_cfg[part] for part in ("backbone", "neck", "head") if model_cfg.get(part)},
+    }
+    if not checkpoint:
+        return compose_model(description, num_classes=classes)
+    if state is None or checkpoint != source:
+        state = load_checkpoint(checkpoint)
+    check_model_type(state, {**model_cfg, "num_classes": classes}, source=f"checkpoint {checkpoint!r}")
+    model = compose_model(without_downloads(description), num_classes=classes)
+    from action_core.engine.inference import load_weights
 
-        load_weights(model, checkpoint)
+    load_weights(model, state, source=f"checkpoint {checkpoint!r}")
+    spec = dict((state.get("meta") or {}).get("input") or {})
+    model.input_spec = spec  # type: ignore[assignment]  # a plain attribute on the Module
     return model
+
+
+def input_shape_of(model: Any) -> tuple[int, ...]:
+    """One view of the input the model was trained on (a checkpoint's input spec), else the default."""
+    from action_core.tools.flops import default_input_shape
+
+    spec = getattr(model, "input_spec", None) or {}
+    shape = default_input_shape(model)
+    size = spec.get("size")
+    frames = spec.get("frames")
+    if isinstance(size, list) and len(size) == 2:
+        if getattr(model, "input_format", "NCTHW") == "NTCHW":
+            shape = (1, int(frames or shape[1]), 3, int(size[0]), int(size[1]))
+        else:
+            shape = (1, 3, int(frames or shape[2]), int(size[0]), int(size[1]))
+    return shape
 
 
 def flops_main(argv: list[str]) -> int:
@@ -94,12 +122,12 @@ def flops_main(argv: list[str]) -> int:
     _add_model_args(parser)
     parser.add_argument("--depth", type=int, default=2, help="module nesting shown in the table")
     args = parser.parse_args(argv)
-    from action_core.tools.flops import count_flops, default_input_shape
+    from action_core.tools.flops import count_flops
 
     model = build_model_from_source(
         args.source, overrides=args.overrides, num_classes=args.num_classes, checkpoint=args.checkpoint
     )
-    report = count_flops(model, args.input_shape or default_input_shape(model))
+    report = count_flops(model, args.input_shape or input_shape_of(model))
     print(report.render(depth=args.depth))
     return 0
 
@@ -120,7 +148,6 @@ def export_main(argv: list[str]) -> int:
     parser.add_argument("--atol", type=float, default=1e-4, help="largest accepted |exported - eager|")
     args = parser.parse_args(argv)
     from action_core.tools.export import export_model
-    from action_core.tools.flops import default_input_shape
 
     model = build_model_from_source(
         args.source, overrides=args.overrides, num_classes=args.num_classes, checkpoint=args.checkpoint
@@ -130,7 +157,7 @@ def export_main(argv: list[str]) -> int:
         model,
         out,
         format=args.format,
-        input_shape=args.input_shape or default_input_shape(model),
+        input_shape=args.input_shape or input_shape_of(model),
         atol=args.atol,
     )
     print(report.render())

@@ -1,4 +1,5 @@
-"""Parsers for the generic annotation lists: MMAction2 video and rawframe lists, PySlowFast/PyTorchVideo lists.
+"""Parsers for the generic annotation lists: MMAction2 video and rawframe lists, PySlowFast/PyTorchVideo lists,
+and plain lists of one's own videos (class names or indices, multi-label, segments in seconds).
 
 Every parser reads the file line by line, skips blank lines and reports a malformed row with the file and the
 1-based line number (:class:`AnnotationError`). Labels are taken as written: nothing is shifted between 0- and
@@ -15,6 +16,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
+
+import attrs
 
 from action_core.data.records import RawframeRecord, VideoRecord
 from action_core.errors import ActionError
@@ -252,3 +255,82 @@ def parse_slowfast_list(
         return VideoRecord(_join(prefix, file), label, where=where)
 
     return _rows(path, on_error, row)
+
+
+def _seconds(value: str, what: str, *, path: str, line: int, row: str) -> float:
+    try:
+        number = float(value)
+    except ValueError as e:
+        raise AnnotationError(
+            f"{what} {value!r} is not a number of seconds in row {row!r}", path=path, line=line
+        ) from e
+    if number < 0:
+        raise AnnotationError(f"{what} {number} is negative in row {row!r}", path=path, line=line)
+    return number
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@attrs.frozen
+class PlainRow:
+    """One row of a plain video list: the path as written, its label tokens (class names or 0-based
+    indices, several for a multi-label row), an optional segment in seconds and the 1-based line number."""
+
+    path: str
+    labels: tuple[str, ...]
+    start: float | None
+    end: float | None
+    line: int
+
+
+def parse_plain_list(path: str | os.PathLike[str]) -> list[PlainRow]:
+    """Read a plain video list: ``PATH LABEL[,LABEL...] [START END]`` per line.
+
+    Fields are separated by whitespace, or by tabs when a line has one (then paths may contain spaces).
+    A label is a class name or a 0-based class index; several labels separated by commas make a
+    multi-label row. ``START END`` (seconds) restrict the clip to a segment of the file. A row with only a
+    path is unlabelled. Lines starting with ``#`` are comments.
+    """
+    name = os.fspath(path)
+    rows = []
+    for number, line in _lines(path, None):
+        if line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
+        fields = [f for f in fields if f]
+        start = end = None
+        if len(fields) >= 4 and _is_number(fields[-1]) and _is_number(fields[-2]):
+            start = _seconds(fields[-2], "start", path=name, line=number, row=line)
+            end = _seconds(fields[-1], "end", path=name, line=number, row=line)
+            if end <= start:
+                raise AnnotationError(
+                    f"segment end {end} must be after its start {start} in row {line!r}",
+                    path=name,
+                    line=number,
+                )
+            fields = fields[:-2]
+        if len(fields) > 2:
+            raise AnnotationError(
+                f"row {line!r} has {len(fields)} fields; expected 'PATH LABEL[,LABEL...] [START END]' "
+                "(separate the fields with tabs when paths contain spaces)",
+                path=name,
+                line=number,
+            )
+        labels: tuple[str, ...] = ()
+        if len(fields) == 2:
+            labels = tuple(v.strip() for v in fields[1].split(","))
+            if any(not v for v in labels):
+                raise AnnotationError(
+                    f"row {line!r} has an empty label; write labels as 'a,b' without spaces or trailing "
+                    "commas",
+                    path=name,
+                    line=number,
+                )
+        rows.append(PlainRow(fields[0], labels, start, end, number))
+    return rows

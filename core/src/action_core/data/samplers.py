@@ -59,6 +59,11 @@ class SampleFrames:
     before sampling (needs ``avg_fps`` in the results). ``out_of_bound_opt``: ``"loop"`` wraps indices past
     the end, ``"repeat_last"`` repeats the clip's last valid frame.
 
+    ``num_views`` (test mode, ``clip_len == 1``): the ``num_clips`` frames form that many views of
+    ``num_clips // num_views`` consecutive frames each, so a 2D model trained on S segments can be tested on
+    C clips of S segments (``num_clips = C * S``; what ``--views CxK`` asks for). The indices are
+    MMAction2's for ``num_clips`` clips; MMAction2's TSM groups them the same way.
+
     ``fast`` (training, ``clip_len == 1`` only): an explicit speed mode that is *not* MMAction2's sampling.
     The segments are the same, but the frame taken from each is chosen by the decoder among the frames that
     are cheap to reach (reference frames of H.264), so about half the frames need no decoding. The frames
@@ -77,10 +82,22 @@ class SampleFrames:
         target_fps: float | None = None,
         temporal_jitter: bool = False,
         fast: bool = False,
+        num_views: int | None = None,
     ) -> None:
         self.clip_len = _check_positive("clip_len", clip_len)
         self.frame_interval = _check_positive("frame_interval", frame_interval)
         self.num_clips = _check_positive("num_clips", num_clips)
+        self.num_views = None if num_views is None else _check_positive("num_views", num_views)
+        if self.num_views is not None:
+            if self.clip_len != 1 or twice_sample:
+                raise ValueError(
+                    "num_views groups the frames of segment sampling (clip_len=1, no twice_sample) into views; "
+                    f"got clip_len={clip_len}, twice_sample={twice_sample}"
+                )
+            if self.num_clips % self.num_views:
+                raise ValueError(
+                    f"num_clips={num_clips} frames do not split into num_views={num_views} views of equal length"
+                )
         if out_of_bound_opt not in ("loop", "repeat_last"):
             raise ValueError(f"out_of_bound_opt must be 'loop' or 'repeat_last', got {out_of_bound_opt!r}")
         self.test_mode = bool(test_mode)
@@ -176,7 +193,7 @@ class SampleFrames:
         if not self.test_mode:
             views = 1
         elif self.clip_len == 1:
-            views = 2 if self.twice_sample else 1
+            views = 2 if self.twice_sample else (self.num_views or 1)
         else:
             views = len(offsets)
         return _finish(
@@ -193,7 +210,8 @@ class SampleFrames:
             f"{type(self).__name__}(clip_len={self.clip_len}, frame_interval={self.frame_interval}, "
             f"num_clips={self.num_clips}, test_mode={self.test_mode}, out_of_bound_opt={self.out_of_bound_opt!r}, "
             f"twice_sample={self.twice_sample}, keep_tail_frames={self.keep_tail_frames}, "
-            f"target_fps={self.target_fps})"
+            f"target_fps={self.target_fps}"
+            + (f", num_views={self.num_views})" if self.num_views is not None else ")")
         )
 
 
@@ -209,6 +227,7 @@ class SegmentSampleFrames(SampleFrames):
         test_mode: bool = False,
         twice_sample: bool = False,
         out_of_bound_opt: OutOfBound = "loop",
+        num_views: int | None = None,
     ) -> None:
         super().__init__(
             clip_len=1,
@@ -216,6 +235,7 @@ class SegmentSampleFrames(SampleFrames):
             test_mode=test_mode,
             twice_sample=twice_sample,
             out_of_bound_opt=out_of_bound_opt,
+            num_views=num_views,
         )
 
 

@@ -95,7 +95,7 @@ def build_from_samples(
         pairs += [(s, prefix + s.video) for s in result.missing]
     common = dict(test_mode=test_mode, multi_label=multi_label, classes=list(classes), **dataset_args)
     if match == "dir":
-        records = [
+        frame_records = [
             RawframeRecord(
                 os.path.join(root, rel),
                 count_frames(os.path.join(root, rel), frame_template, frame_start_index),
@@ -104,9 +104,12 @@ def build_from_samples(
             for s, rel in pairs
         ]
         return RawframeDataset(
-            records, pipeline, filename_tmpl=frame_template, start_index=frame_start_index, **common
+            frame_records, pipeline, filename_tmpl=frame_template, start_index=frame_start_index, **common
         )
-    records = [VideoRecord(os.path.join(root, rel), _record_label(s.label)) for s, rel in pairs]
+    records = [
+        VideoRecord(os.path.join(root, rel), _record_label(s.label), start=s.start, end=s.end)
+        for s, rel in pairs
+    ]
     return VideoDataset(records, pipeline, **common)
 
 
@@ -215,7 +218,7 @@ def build_dataset(
         multi_label=multi_label,
         **dataset_args,
     )
-    frames = dict(frame_template=frame_template, frame_start_index=frame_start_index)
+    frames: dict[str, Any] = dict(frame_template=frame_template, frame_start_index=frame_start_index)
     if ann_file is not None:
         return build_from_list(
             ann_file,

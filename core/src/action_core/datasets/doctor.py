@@ -237,6 +237,11 @@ def items_from_dataset(
     if "missing" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
         args = {"missing": "keep", **args}
     dataset = builder(split=split, root=root, pipeline=[], test_mode=test_mode, **args)
+    return items_of_dataset(dataset), dataset
+
+
+def items_of_dataset(dataset: Any) -> list[Item]:
+    """The clips of a built record dataset (video files or frame folders) as doctor items."""
     items = []
     for rec in getattr(dataset, "records", []):
         where = getattr(rec, "where", None) or ""
@@ -244,7 +249,36 @@ def items_from_dataset(
             items.append(Item(rec.frame_dir, _labels(rec.label), rec.num_frames, where, frames=True))
         else:
             items.append(Item(rec.path, _labels(rec.label), rec.num_frames, where))
-    return items, dataset
+    return items
+
+
+def check_items(
+    items: Sequence[Item],
+    *,
+    target: str,
+    num_classes: int | None,
+    min_frames: int = 1,
+    every_frame: bool = True,
+    workers: int = 1,
+    progress: bool = True,
+) -> DoctorReport:
+    """Check every clip of ``items`` (:func:`check_item`, in ``workers`` processes) as ``doctor`` does:
+    what ``action-run train --videos`` runs before any training."""
+    report = DoctorReport(target=target, checked=len(items), num_classes=num_classes)
+    check = partial(
+        check_item,
+        min_frames=min_frames,
+        num_classes=num_classes,
+        template=RAWFRAME_TEMPLATE,
+        start_index=1,
+        every_frame=every_frame,
+    )
+    for faults in parallel_map(
+        check, list(items), workers=workers, desc="doctor", progress=progress and len(items) > 50
+    ):
+        report.faults.extend(f for f in faults if f.kind in FAULT_KINDS)
+        report.notices.extend(f for f in faults if f.kind in NOTICE_KINDS)
+    return report
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:

@@ -23,12 +23,15 @@ class Sample:
     ``video`` is the clip's path relative to its split's media folder as the official annotation names it
     (with extension for video datasets, a folder name for frame datasets). ``label`` is a 0-based class index,
     a tuple of indices (multi-label) or None (unlabelled test split). ``where`` is ``"file:line"`` of the
-    annotation row, used in messages.
+    annotation row, used in messages. ``start`` / ``end`` (seconds) restrict a video clip to a segment of
+    its file.
     """
 
     video: str
     label: int | tuple[int, ...] | None = attrs.field(default=None, converter=_label)
     where: str = ""
+    start: float | None = None
+    end: float | None = None
 
     @property
     def stem(self) -> str:

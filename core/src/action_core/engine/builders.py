@@ -7,7 +7,7 @@ import bisect
 import inspect
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -30,12 +30,18 @@ __all__ = [
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 
 
-def build_model_from_config(cfg: ExperimentConfig) -> nn.Module:
+def build_model_from_config(cfg: ExperimentConfig, *, initial_weights: bool = True) -> nn.Module:
     """The model of ``[model]``: a registered model built with ``num_classes`` and ``args``, or a composite
-    built from its ``backbone`` / ``neck`` / ``head`` tables (:func:`~action_core.models.compose.compose_model`)."""
-    from action_core.models.compose import compose_model
+    built from its ``backbone`` / ``neck`` / ``head`` tables (:func:`~action_core.models.compose.compose_model`).
 
-    return compose_model(cfg.model.description(), num_classes=cfg.model.num_classes)
+    ``initial_weights=False`` builds it without loading what it would start from (``pretrained`` off,
+    ``weights`` left out): for a model whose weights come from a checkpoint next, nothing is downloaded."""
+    from action_core.models.compose import compose_model, without_downloads
+
+    description = cfg.model.description()
+    if not initial_weights:
+        description = without_downloads(description)
+    return compose_model(description, num_classes=cfg.model.num_classes)
 
 
 def build_dataset_from_config(cfg: ExperimentConfig, which: str) -> Dataset:
@@ -46,7 +52,7 @@ def build_dataset_from_config(cfg: ExperimentConfig, which: str) -> Dataset:
     builder = action_core.get_registry().load("dataset", cfg.data.dataset)
     extra: dict[str, Any] = {}
     try:
-        accepted = inspect.signature(builder).parameters
+        accepted: Mapping[str, inspect.Parameter] = inspect.signature(builder).parameters
     except (TypeError, ValueError):
         accepted = {}
     # Labels are checked against the model's classes, and training and validation rows must carry one.
@@ -98,9 +104,17 @@ def make_loader(
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
-    """SGD (momentum), Adam (L2 decay, as MMAction2 trains BMN/BSN) or AdamW; with ``no_decay_norm_bias`` norm-layer parameters and biases get no decay."""
-    decay: list[nn.Parameter] = []
-    no_decay: list[nn.Parameter] = []
+    """SGD (momentum), Adam (L2 decay, as MMAction2 trains BMN/BSN) or AdamW over the trainable parameters;
+    with ``no_decay_norm_bias`` norm-layer parameters and biases get no decay, and ``backbone_lr_mult``
+    scales the learning rate of ``model.backbone``'s parameters (their groups come after the others, so
+    the first group's rate is ``lr``)."""
+    backbone = getattr(model, "backbone", None)
+    in_backbone = (
+        {id(p) for p in backbone.parameters()}
+        if isinstance(backbone, nn.Module) and cfg.backbone_lr_mult != 1.0
+        else set()
+    )
+    buckets: dict[tuple[bool, bool], list[nn.Parameter]] = {}
     seen: set[int] = set()
     for module in model.modules():
         for name, param in module.named_parameters(recurse=False):
@@ -108,13 +122,18 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer
                 continue
             seen.add(id(param))
             exempt = cfg.no_decay_norm_bias and (isinstance(module, _NORM_TYPES) or name == "bias")
-            (no_decay if exempt else decay).append(param)
-    if not decay and not no_decay:
+            buckets.setdefault((id(param) in in_backbone, exempt), []).append(param)
+    if not buckets:
         raise ConfigError("the model has no trainable parameters; nothing to optimise")
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}]
-    if no_decay:
-        groups.append({"params": no_decay, "weight_decay": 0.0})
-    groups = [g for g in groups if g["params"]]
+    groups = [
+        {
+            "params": buckets[key],
+            "weight_decay": 0.0 if key[1] else cfg.weight_decay,
+            "lr": cfg.lr * (cfg.backbone_lr_mult if key[0] else 1.0),
+        }
+        for key in ((False, False), (False, True), (True, False), (True, True))
+        if buckets.get(key)
+    ]
     if cfg.type == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.type == "adam":

@@ -10,7 +10,16 @@ Layout of a training checkpoint (``FORMAT`` = ``"action-ckpt/1"``)::
     {"format", "model", "optimizer", "scheduler", "scaler" (or None), "epoch" (epochs completed),
      "iteration" (optimizer steps taken), "batch_in_epoch" (batches of the current epoch done),
      "epoch_loss_sum" ([sum, count] of those batches' losses over all ranks), "rng": {"python", "numpy", "torch", "cuda"}, "best": {"metric", "value", "epoch"},
-     "history": {...}, "meta": {"config", "classes", "world_size"}}
+     "history": {...}, "meta": {"config", "classes", "multi_label", "model_type", "input", "world_size",
+     "batch_size"}}
+
+A training checkpoint is self-contained: ``meta`` holds everything needed to rebuild and run the model
+without anything else: the resolved config with initial-weights loading taken out (``pretrained`` off,
+``weights`` and ``train.load_from`` removed: the checkpoint's own weights replace them), the class names,
+the input spec and normalisation (:func:`input_spec`) and the model type (:func:`model_signature`), which
+:func:`check_model_type` compares before weights are loaded into a model built from another config.
+Retention: ``epoch_N.pth`` files beyond the newest ``train.keep_ckpts`` are removed
+(:func:`prune_epoch_checkpoints`); ``last.pth`` and ``best.pth`` are always kept.
 """
 
 from __future__ import annotations
@@ -36,11 +45,18 @@ __all__ = [
     "CheckpointError",
     "atomic_copy",
     "capture_rng_state",
+    "check_model_type",
+    "describe_model_type",
     "find_resume_checkpoint",
+    "input_spec",
     "load_checkpoint",
+    "model_signature",
     "model_state_from_checkpoint",
+    "prune_epoch_checkpoints",
     "restore_rng_state",
+    "run_meta",
     "save_checkpoint",
+    "self_contained_config",
 ]
 
 FORMAT = "action-ckpt/1"
@@ -214,3 +230,129 @@ def find_resume_checkpoint(work_dir: str | os.PathLike[str]) -> Path | None:
             continue
         return path
     return None
+
+
+def prune_epoch_checkpoints(work_dir: str | os.PathLike[str], keep: int) -> list[Path]:
+    """Remove ``epoch_N.pth`` files but the ``keep`` newest (``keep < 0``: keep all); returns the removed."""
+    if keep < 0:
+        return []
+    folder = Path(work_dir)
+    epochs = sorted(
+        ((int(m.group(1)), p) for p in folder.iterdir() if (m := _EPOCH_FILE.match(p.name))), reverse=True
+    )
+    removed = []
+    for _, path in epochs[keep:]:
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+_PARTS = ("backbone", "neck", "head")
+
+
+def model_signature(model: Mapping[str, Any]) -> dict[str, Any]:
+    """What kind of model a ``[model]`` table builds: its ``type``, the composite it expands to
+    (``Recognizer2D`` ...) and the registered type of each part, e.g. ``{"type": "tsm_r50", "composite":
+    "Recognizer2D", "parts": {"backbone": "resnet_tsm", "head": "tsm_head"}}``."""
+    from action_core.models.compose import expand_model, without_downloads
+
+    table = dict(model)
+    if any(isinstance(table.get(p), Mapping) for p in _PARTS):
+        spec: Mapping[str, Any] = table
+    else:
+        args = without_downloads(dict(table.get("args") or {}))
+        try:
+            spec = expand_model(table["type"], num_classes=table.get("num_classes"), **args)
+        except Exception:  # a model that cannot be expanded is known by its name alone
+            spec = {"type": table["type"]}
+    parts = {
+        p: str(spec[p]["type"]) for p in _PARTS if isinstance(spec.get(p), Mapping) and "type" in spec[p]
+    }
+    return {"type": str(table["type"]), "composite": str(spec.get("type", table["type"])), "parts": parts}
+
+
+def describe_model_type(signature: Mapping[str, Any]) -> str:
+    """``tsm_r50 (Recognizer2D: backbone resnet_tsm, head tsm_head)``."""
+    parts = ", ".join(f"{k} {v}" for k, v in dict(signature.get("parts") or {}).items())
+    inner = signature.get("composite", "")
+    if parts:
+        inner = f"{inner}: {parts}" if inner else parts
+    name = signature.get("type", "?")
+    return f"{name} ({inner})" if inner and inner != name else str(name)
+
+
+def check_model_type(state: Mapping[str, Any], model: Mapping[str, Any], *, source: str) -> None:
+    """Refuse to load a training checkpoint into a model of another type than the one it was trained as,
+    naming both (a TSN checkpoint under a TSM config). Checkpoints without a recorded type pass."""
+    stored = (state.get("meta") or {}).get("model_type")
+    if not isinstance(stored, Mapping):
+        return
+    wanted = model_signature(model)
+    same = (
+        stored.get("composite") == wanted["composite"] and dict(stored.get("parts") or {}) == wanted["parts"]
+    )
+    if not same:
+        raise CheckpointError(
+            f"{source} holds a {describe_model_type(stored)} model, but the config builds "
+            f"{describe_model_type(wanted)}; use the config it was trained with (leave the config out: the "
+            "checkpoint carries its own)"
+        )
+
+
+def self_contained_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A resolved config (plain data) that rebuilds the model without loading initial weights:
+    ``pretrained`` off and ``weights`` removed in ``[model]``, ``train.load_from`` and ``train.freeze``
+    removed (what the checkpoint's weights already hold)."""
+    from action_core.models.compose import without_downloads
+
+    data = dict(config)
+    if isinstance(data.get("model"), Mapping):
+        data["model"] = without_downloads(data["model"])
+    if isinstance(data.get("train"), Mapping):
+        data["train"] = {k: v for k, v in data["train"].items() if k not in ("load_from", "freeze")}
+    return data
+
+
+def _sampled_frames(step: Mapping[str, Any]) -> int | None:
+    if int(step.get("clip_len", 1) or 1) > 1:
+        return int(step["clip_len"])
+    count = step.get("num_clips", step.get("num_segments"))
+    if count is None:
+        return None
+    grouped = 2 if step.get("twice_sample") else int(step.get("num_views") or 1)
+    return max(int(count) // grouped, 1)
+
+
+def input_spec(pipeline: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The input one view of a test pipeline gives the model: layout (``NCHW`` frames of a 2D model,
+    ``NCTHW`` clips of a 3D one), frames per view, crop size and the normalisation (mean, std)."""
+    spec: dict[str, Any] = {}
+    for step in pipeline:
+        kind = step.get("type")
+        if "num_clips" in step or "num_segments" in step:
+            frames = _sampled_frames(step)
+            if frames is not None:
+                spec.setdefault("frames", frames)
+        elif kind in ("CenterCrop", "ThreeCrop", "TenCrop"):
+            size = step.get("crop_size")
+            spec["size"] = [size, size] if isinstance(size, int) else list(size or ())[::-1]
+        elif kind == "Normalize":
+            spec["mean"] = list(step.get("mean", []))
+            spec["std"] = list(step.get("std", []))
+        elif kind == "FormatShape":
+            spec["format"] = step.get("input_format")
+    return spec
+
+
+def run_meta(cfg: Any, *, classes: list[str] | None, multi_label: bool, world_size: int) -> dict[str, Any]:
+    """The ``meta`` of a training checkpoint of ``cfg`` (an :class:`ExperimentConfig`)."""
+    data = cfg.to_dict()
+    return {
+        "config": self_contained_config(data),
+        "classes": list(classes) if classes is not None else None,
+        "multi_label": multi_label,
+        "model_type": model_signature(data["model"]),
+        "input": input_spec(list(cfg.data.val.pipeline or cfg.data.test.pipeline)),
+        "world_size": world_size,
+        "batch_size": cfg.data.batch_size,
+    }

@@ -18,11 +18,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import attrs
 import numpy as np
@@ -31,7 +30,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from action_core.engine.checkpoint import CheckpointError, load_checkpoint, model_state_from_checkpoint
+from action_core.data.multiview import apply_views, parse_views, trained_segments
+from action_core.engine.checkpoint import (
+    CheckpointError,
+    check_model_type,
+    load_checkpoint,
+    model_state_from_checkpoint,
+)
 from action_core.engine.distributed import EvalShardSampler, all_gather_objects, dist_info, init_distributed
 from action_core.engine.schema import ExperimentConfig
 from action_core.engine.step_module import as_step_module, prepare_batch, stepped_model
@@ -55,12 +60,15 @@ __all__ = [
     "make_eval_loader",
     "load_model",
     "load_weights",
+    "model_for_checkpoint",
     "parse_views",
     "pick_device",
     "to_model_layout",
+    "views_pipeline",
     "predict",
     "predict_per_video",
     "predict_video",
+    "probabilities",
     "test",
 ]
 
@@ -197,7 +205,9 @@ def collect_predictions(
     )
     for position, batch, output in batches:
         logits = output.float()
-        averaged = average_views(logits, average) if logits.ndim == 3 else logits
+        averaged = (
+            average_views(logits, cast(Literal["score", "prob"], average)) if logits.ndim == 3 else logits
+        )
         scores.append(averaged.cpu())
         labels.append(torch.as_tensor(batch["label"]).cpu())
         indices.append(_sample_indices(batch, position, loader, len(averaged)))
@@ -373,7 +383,7 @@ def make_eval_loader(dataset: Dataset, *, batch_size: int, workers: int = 0, see
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=EvalShardSampler(len(dataset), rank=info.rank, world_size=info.world_size),
+        sampler=EvalShardSampler(len(cast(Sized, dataset)), rank=info.rank, world_size=info.world_size),
         num_workers=workers,
         collate_fn=getattr(dataset, "collate", None),
         generator=torch.Generator().manual_seed(seed),
@@ -410,10 +420,14 @@ def predict(
     multi_label: bool = False,
     device: torch.device | str | None = None,
     norm: torch.Tensor | None = None,
+    amp: str = "none",
+    channels_last: bool = False,
 ) -> list[tuple[str, float]]:
     """Top-k ``(label, score)`` of one sample: ``clip`` is a dataset item's ``inputs`` (V, ...) or a single
     4-D view. Scores are probabilities (softmax, or sigmoid when ``multi_label``), averaged over views.
-    ``norm``: the item's ``norm`` entry when its pipeline deferred normalisation to the device."""
+    ``norm``: the item's ``norm`` entry when its pipeline deferred normalisation to the device. ``amp`` /
+    ``channels_last``: the precision and input layout to run at (resolved, see
+    :func:`action_core.hardware.choose_speed`; the model's weights already in that layout)."""
     from action_core.models.views import average_views
 
     device = pick_device(device)
@@ -427,14 +441,16 @@ def predict(
     step.eval()
     try:
         with torch.inference_mode():
-            output = step(prepare_batch(batch, device, model=stepped_model(step)), "predict").float()
+            prepared = prepare_batch(batch, device, model=stepped_model(step), channels_last=channels_last)
+            with autocast(device, amp):
+                output = step(prepared, "predict").float()
     finally:
         step.train(was_training)
     logits = output.reshape(-1, output.shape[-1])  # (V, K) per view, or (1, K) already averaged
     if multi_label:
         probs = logits.sigmoid().mean(dim=0)
     else:
-        probs = average_views(logits.unsqueeze(0), average)[0]
+        probs = average_views(logits.unsqueeze(0), cast(Literal["score", "prob"], average))[0]
         if average == "score":
             probs = probs.softmax(dim=0)
     if classes is not None and len(classes) != probs.numel():
@@ -445,60 +461,64 @@ def predict(
 
 
 def load_weights(
-    model: nn.Module, checkpoint: str | os.PathLike[str], *, strict: bool = True
+    model: nn.Module,
+    checkpoint: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    strict: bool = True,
+    source: str | None = None,
 ) -> dict[str, Any]:
-    """Load a checkpoint's model weights into ``model`` (safely, ``weights_only``); returns the checkpoint."""
-    state = load_checkpoint(checkpoint)
-    weights = model_state_from_checkpoint(state, source=f"checkpoint {str(checkpoint)!r}")
+    """Load a checkpoint's model weights into ``model`` (safely, ``weights_only``); returns the checkpoint.
+
+    ``checkpoint`` is a file or an already loaded checkpoint (``source`` names it in errors)."""
+    if isinstance(checkpoint, Mapping):
+        state = dict(checkpoint)
+        source = source or "checkpoint"
+    else:
+        state = load_checkpoint(checkpoint)
+        source = source or f"checkpoint {str(checkpoint)!r}"
+    weights = model_state_from_checkpoint(state, source=source)
     try:
         model.load_state_dict(weights, strict=strict)
     except RuntimeError as e:
         raise CheckpointError(
-            f"checkpoint {str(checkpoint)!r} does not fit the {type(model).__name__} model: {e}. Check that "
+            f"{source} does not fit the {type(model).__name__} model: {e}. Check that "
             "the config's model type and num_classes are those it was trained with, or convert it first"
         ) from e
     return state
 
 
-_VIEWS = re.compile(r"^\s*(\d+)\s*[x×*]\s*(\d+)\s*$")
-_CROPS = {1: "CenterCrop", 3: "ThreeCrop", 10: "TenCrop"}
+def model_for_checkpoint(
+    cfg: ExperimentConfig, checkpoint: str | os.PathLike[str]
+) -> tuple[nn.Module, dict[str, Any]]:
+    """``cfg``'s model with ``checkpoint``'s weights, built without loading initial weights (nothing is
+    downloaded, no ``weights`` file is read: the checkpoint replaces them). A training checkpoint of
+    another model type is refused naming both. Returns the model and the loaded checkpoint."""
+    from action_core.engine.builders import build_model_from_config
+
+    source = f"checkpoint {str(checkpoint)!r}"
+    state = load_checkpoint(checkpoint)
+    check_model_type(state, cfg.to_dict()["model"], source=source)
+    model = build_model_from_config(cfg, initial_weights=False)
+    load_weights(model, state, source=source)
+    return model, state
 
 
-def parse_views(views: str | tuple[int, int]) -> tuple[int, int]:
-    """``"10x3"`` (clips x crops) → ``(10, 3)``."""
-    if isinstance(views, tuple):
-        clips, crops = views
-    else:
-        match = _VIEWS.match(views)
-        if match is None:
-            raise ConfigError(f"views = {views!r} is not CLIPSxCROPS (e.g. 10x3 or 1x1)")
-        clips, crops = int(match.group(1)), int(match.group(2))
-    if clips < 1 or crops not in _CROPS:
-        raise ConfigError(f"views = {views!r}: clips must be >= 1 and crops one of 1, 3, 10")
-    return clips, crops
-
-
-def apply_views(pipeline: Sequence[Mapping[str, Any]], views: str | tuple[int, int]) -> list[dict[str, Any]]:
-    """A copy of a test pipeline sampling ``clips`` clips and taking ``crops`` crops per clip.
-
-    Sets ``num_clips`` of the sampling step and swaps the crop step for ``CenterCrop`` / ``ThreeCrop`` /
-    ``TenCrop`` (keeping its ``crop_size``).
-    """
-    clips, crops = parse_views(views)
-    steps = [dict(step) for step in pipeline]
-    sampler = next((s for s in steps if "num_clips" in s), None)
-    if sampler is None:
-        raise ConfigError("cannot set views: the test pipeline has no sampling step with a 'num_clips' key")
-    sampler["num_clips"] = clips
-    crop = next((s for s in steps if s.get("type") in _CROPS.values()), None)
-    if crop is None:
-        if crops != 1:
-            raise ConfigError(
-                f"cannot take {crops} crops: the test pipeline has no CenterCrop/ThreeCrop/TenCrop step"
-            )
-    else:
-        crop["type"] = _CROPS[crops]
-    return steps
+def views_pipeline(cfg: ExperimentConfig, views: str | tuple[int, int]) -> list[dict[str, Any]]:
+    """``cfg``'s test pipeline rewritten for ``views`` (``"CLIPSxCROPS"``,
+    :func:`~action_core.data.multiview.apply_views`): a 2D model's clips hold the segment count it was
+    trained with (the training pipeline's, else ``model.args.num_segments``), and a three-crop pipeline's
+    input size is the validation pipeline's centre crop."""
+    segments = trained_segments(cfg.data.train.pipeline)
+    if segments is None and isinstance(cfg.model.args.get("num_segments"), int):
+        segments = int(cfg.model.args["num_segments"])
+    centre = next((s for s in cfg.data.val.pipeline if s.get("type") == "CenterCrop"), None)
+    crop_size = centre.get("crop_size") if centre is not None else None
+    return apply_views(
+        cfg.data.test.pipeline,
+        views,
+        segments=segments,
+        crop_size=crop_size if isinstance(crop_size, int) else None,
+    )
 
 
 def test(
@@ -516,8 +536,10 @@ def test(
     """Test ``checkpoint`` on ``cfg``'s test split; returns ``cfg.test.metrics`` and ``num_samples``.
 
     A recognizer is tested on several views: ``views`` (``"clips x crops"``) overrides the test pipeline's
-    sampling, and ``out`` (rank 0) writes a JSON file with the metrics and each sample's top-5 classes and
-    scores. A localizer's proposals are evaluated with the localization metrics against the dataset's
+    sampling (:func:`views_pipeline`), and ``out`` (rank 0) writes a JSON file with the metrics and, per
+    sample, its file path, label (and name), class probabilities (:func:`probabilities`) and top-5 class
+    names with theirs. The model is built without initial weights (the checkpoint's replace them) and a
+    checkpoint of another model type is refused (:func:`model_for_checkpoint`). A localizer's proposals are evaluated with the localization metrics against the dataset's
     ground truth, and ``out`` gets them as an official ActivityNet results JSON (video ids without
     MMAction2's ``v_`` prefix). Runs distributed under ``torchrun``. ``model`` / ``dataset`` replace the
     registered builders (then ``views`` cannot be used).
@@ -527,10 +549,9 @@ def test(
     device = pick_device(device)
     info = init_distributed(device)
     if model is None:
-        from action_core.engine.builders import build_model_from_config
-
-        model = build_model_from_config(cfg)
-    state = load_weights(model, checkpoint)
+        model, state = model_for_checkpoint(cfg, checkpoint)
+    else:
+        state = load_weights(model, checkpoint)
     model.to(device)
     localization = model_task(model) == "localization"
     if views is not None and localization:
@@ -543,20 +564,37 @@ def test(
                 cfg,
                 data=attrs.evolve(
                     cfg.data,
-                    test=attrs.evolve(cfg.data.test, pipeline=apply_views(cfg.data.test.pipeline, views)),
+                    test=attrs.evolve(cfg.data.test, pipeline=views_pipeline(cfg, views)),
                 ),
             )
         dataset = build_dataset_from_config(cfg, "test")
     loader = make_eval_loader(
         dataset, batch_size=batch_size or cfg.data.batch_size, workers=cfg.data.workers, seed=cfg.train.seed
     )
-    results, predictions = evaluate_model(
+    # the inference fast path: precision / memory format for this device, batch norm folded (checked on
+    # the first sample), compiled where chosen
+    from action_core.engine.fastpath import inference_model
+
+    foldable = cfg.test.fold_bn and not localization and len(cast(Sized, dataset)) > 0
+    example = loader.collate_fn([dataset[0]]) if foldable else None
+    runner, speed = inference_model(
         model,
+        example,
+        device=device,
+        amp=cfg.train.amp,
+        channels_last=cfg.train.channels_last,
+        compile=cfg.train.compile,
+        fold_bn=cfg.test.fold_bn,
+        log=info.is_main,
+    )
+    results, predictions = evaluate_model(
+        runner,
         loader,
         cfg.test.metrics,
         average=cfg.test.average,
         device=device,
-        amp=cfg.train.amp,
+        amp=str(speed.amp.value),
+        channels_last=bool(speed.channels_last.value),
         progress=progress,
         desc="test",
     )
@@ -565,8 +603,18 @@ def test(
         if isinstance(predictions, VideoPredictions):
             _write_proposals(Path(out), predictions, model)
         else:
-            classes = getattr(dataset, "classes", None) or state.get("meta", {}).get("classes")
-            _write_results(Path(out), results, predictions, classes, checkpoint=str(checkpoint), views=views)
+            meta = state.get("meta") or {}
+            _write_results(
+                Path(out),
+                results,
+                predictions,
+                getattr(dataset, "classes", None) or meta.get("classes"),
+                checkpoint=str(checkpoint),
+                views=views,
+                paths=_media_paths(dataset),
+                average=cfg.test.average,
+                multi_label=bool(getattr(dataset, "multi_label", meta.get("multi_label", False))),
+            )
     return results
 
 
@@ -585,6 +633,25 @@ def _write_proposals(path: Path, predictions: VideoPredictions, model: nn.Module
         ) from e
 
 
+def _media_paths(dataset: Any) -> list[str] | None:
+    records = getattr(dataset, "records", None)
+    if records is None:
+        return None
+    return [str(getattr(r, "path", None) or getattr(r, "frame_dir", "")) for r in records]
+
+
+def probabilities(scores: np.ndarray, *, average: str, multi_label: bool) -> np.ndarray:
+    """Class probabilities of view-averaged scores: sigmoid for a multi-label model, else softmax of the
+    averaged logits (``average="score"``) or the averaged probabilities as they are (``"prob"``)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if multi_label:
+        return 1.0 / (1.0 + np.exp(-scores))
+    if average == "prob":
+        return scores
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def _write_results(
     path: Path,
     results: Mapping[str, float],
@@ -593,26 +660,45 @@ def _write_results(
     *,
     checkpoint: str,
     views: Any,
+    paths: Sequence[str] | None = None,
+    average: str = "score",
+    multi_label: bool = False,
+    top_k: int = 5,
 ) -> None:
-    k = min(5, predictions.scores.shape[1])
-    top = np.argsort(-predictions.scores, axis=1, kind="stable")[:, :k]
+    probs = probabilities(predictions.scores, average=average, multi_label=multi_label)
+    k = min(top_k, probs.shape[1])
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+
+    def name(c: int) -> str | int:
+        return classes[c] if classes else int(c)
+
     samples = []
     for row, index in enumerate(predictions.indices.tolist()):
         label = predictions.labels[row]
+        if isinstance(label, np.ndarray) and label.ndim == 1:  # multi-hot
+            value: Any = [int(c) for c in np.flatnonzero(label > 0.5)]
+            label_name: Any = [name(c) for c in value]
+        else:
+            value = int(label)
+            label_name = name(value) if value >= 0 else None
         samples.append(
             {
                 "index": index,
-                "label": label.tolist() if isinstance(label, np.ndarray) else label,
-                "top_k": [
-                    [classes[c] if classes else int(c), float(predictions.scores[row, c])]
-                    for c in top[row].tolist()
-                ],
+                "path": paths[index] if paths is not None else None,
+                "label": value,
+                "label_name": label_name,
+                "top_k": [[name(c), round(float(probs[row, c]), 6)] for c in top[row].tolist()],
+                "probs": [round(float(p), 6) for p in probs[row]],
             }
         )
     document = {
         "checkpoint": checkpoint,
         "views": None if views is None else "x".join(map(str, parse_views(views))),
         "metrics": dict(results),
+        "classes": list(classes) if classes else None,
+        "probabilities": "sigmoid"
+        if multi_label
+        else ("mean of softmax" if average == "prob" else "softmax"),
         "samples": samples,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -636,14 +722,12 @@ def _json_default(value: Any) -> Any:
 def load_model(
     cfg: ExperimentConfig, checkpoint: str | os.PathLike[str], *, device: torch.device | str | None = None
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Build ``cfg``'s model, load ``checkpoint`` into it (weights only), move it to ``device``, eval mode.
+    """Build ``cfg``'s model (:func:`model_for_checkpoint`: no initial weights, the model type checked),
+    load ``checkpoint`` into it (weights only), move it to ``device``, eval mode.
 
     Returns the model and the checkpoint's ``meta`` (``classes``, ``multi_label`` when it was trained here).
     """
-    from action_core.engine.builders import build_model_from_config
-
-    model = build_model_from_config(cfg)
-    state = load_weights(model, checkpoint)
+    model, state = model_for_checkpoint(cfg, checkpoint)
     model.to(pick_device(device)).eval()
     return model, dict(state.get("meta") or {})
 
@@ -678,9 +762,24 @@ def predict_video(
             f"{type(model).__name__} is a localizer; it predicts from features, not from a video file: "
             "`action-run localize --checkpoint ...` gives its proposals"
         )
-    pipeline = cfg.data.test.pipeline if views is None else apply_views(cfg.data.test.pipeline, views)
+    pipeline = cfg.data.test.pipeline if views is None else views_pipeline(cfg, views)
     dataset = VideoDataset([VideoRecord(str(video))], pipeline, test_mode=True)
     item = dataset[0]
+    # One clip: batch norm folding and compilation cost more than they save; precision and layout are
+    # chosen for the device as for training and testing.
+    from action_core.engine.fastpath import conv_dims, convert_memory_format
+    from action_core.hardware import choose_speed
+
+    speed = choose_speed(
+        device,
+        amp=cfg.train.amp,
+        channels_last=cfg.train.channels_last,
+        compile=False,
+        task="infer",
+        conv_dims=conv_dims(model),
+    )
+    if speed.channels_last.value:
+        convert_memory_format(model)
     return predict(
         model,
         item["inputs"],
@@ -690,4 +789,6 @@ def predict_video(
         average="prob",
         multi_label=bool(meta.get("multi_label", False)),
         device=device,
+        amp=str(speed.amp.value),
+        channels_last=bool(speed.channels_last.value),
     )

@@ -28,6 +28,7 @@ the device computes it natively, see :func:`action_core.hardware.choose_amp`) an
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -48,6 +49,8 @@ __all__ = [
     "Skipped",
     "default_batch_size",
 ]
+
+logger = logging.getLogger("action_core.engine.inferencer")
 
 _CPU_BATCH = 4  # clips per forward pass on a CPU: larger batches were measured no faster there
 _CUDA_BATCH = 16
@@ -234,12 +237,14 @@ class Inferencer:
     - ``amp``: ``"auto"`` (bf16 where the device computes it natively, else fp32), ``"none"``, ``"bf16"``,
       ``"fp16"``;
     - ``batch_size``: clips per forward pass (:func:`default_batch_size`);
-    - ``channels_last``: ``"auto"`` (:func:`action_core.hardware.choose_channels_last`), ``True`` or
-      ``False``; on a CPU in fp32 ``True`` was measured faster for TSM-MobileNetV2's depthwise
-      convolutions (``docs/benchmarks-apps.md``) and slower for TSM-R50 training;
+    - ``channels_last``: ``"auto"`` (:func:`action_core.hardware.choose_channels_last` for inference),
+      ``True`` or ``False`` to force the memory format either way;
     - ``top_k``: how many classes each result lists (5);
     - ``views``: ``"CLIPSxCROPS"`` replaces the test pipeline's views (multi-view testing);
-    - ``multi_label``: sigmoid scores instead of softmax (default what the checkpoint says).
+    - ``multi_label``: sigmoid scores instead of softmax (default what the checkpoint says);
+    - ``fold_bn``: fold batch norms into their convolutions at the first batch of several clips (checked
+      against the unfolded model on its first clip; :mod:`action_core.models.fuse`); one clip alone is
+      predicted unfolded, as folding costs more than it saves there.
     """
 
     def __init__(
@@ -256,6 +261,7 @@ class Inferencer:
         views: str | None = None,
         channels_last: bool | str = "auto",
         source: str = "",
+        fold_bn: bool = True,
     ) -> None:
         from action_core.data.pipeline import build_pipeline
         from action_core.engine.inference import apply_views, pick_device
@@ -275,7 +281,15 @@ class Inferencer:
         self.amp = str(choose_amp(self.device, amp).value)
         if channels_last not in ("auto", True, False):
             raise ConfigError(f"channels_last = {channels_last!r} is not allowed; choose auto, True or False")
-        self.channels_last = bool(choose_channels_last(self.device, self.amp, channels_last).value)
+        self.channels_last = bool(
+            choose_channels_last(
+                self.device,
+                self.amp,
+                channels_last,
+                task="infer",
+                conv_dims=3 if getattr(model, "input_format", "") == "NCTHW" else 2,
+            ).value
+        )
         if batch_size is not None and batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size or default_batch_size(self.device)
@@ -293,6 +307,7 @@ class Inferencer:
         self.pipeline = build_pipeline(self.pipeline_steps)
         self.short_side = self.pipeline.media_options.get("short_side")
         self.model = model.to(self.device).eval()
+        self._fold_pending = bool(fold_bn)
         if self.channels_last and getattr(model, "input_format", "") != "NCTHW":
             self.model = self.model.to(memory_format=torch.channels_last)
         num_classes = self._num_classes(model, cfg)
@@ -596,6 +611,13 @@ class Inferencer:
         from action_core.engine.step_module import as_step_module, prepare_batch
         from action_core.models.views import average_views
 
+        prepared = prepare_batch(batch, self.device, model=self.model, channels_last=self.channels_last)
+        if not self.channels_last and isinstance(prepared.get("inputs"), torch.Tensor):
+            # Decoded frames arrive channels-innermost (T, H, W, C in memory); a model in the default layout
+            # ran up to 1.7x slower on such strided inputs (TSM-MobileNetV2 on a CPU, batch 1).
+            prepared["inputs"] = prepared["inputs"].contiguous()
+        if self._fold_pending and len(sources) > 1:
+            self._fold_batchnorm(prepared)  # before the feature hook: it replaces the model
         captured: list[torch.Tensor] = []
         hook = None
         if features:
@@ -606,11 +628,6 @@ class Inferencer:
                 )
             hook = classifier.register_forward_pre_hook(lambda _m, args: captured.append(args[0].detach()))
         try:
-            prepared = prepare_batch(batch, self.device, model=self.model, channels_last=self.channels_last)
-            if not self.channels_last and isinstance(prepared.get("inputs"), torch.Tensor):
-                # Decoded frames arrive channels-innermost (T, H, W, C in memory); a model in the default
-                # layout ran up to 1.7x slower on such strided inputs (TSM-MobileNetV2 on a CPU).
-                prepared["inputs"] = prepared["inputs"].contiguous()
             with autocast(self.device, self.amp):
                 output = as_step_module(self.model)(prepared, "predict")
         finally:
@@ -645,6 +662,26 @@ class Inferencer:
                 )
             )
         return out
+
+    def _fold_batchnorm(self, prepared: Mapping[str, Any]) -> None:
+        """Replace the model by a copy with its batch norms folded, checked in fp32 on the batch's first clip
+        (the unfolded model stays where the outputs differ)."""
+        from action_core.models.fuse import FoldError, fold_batchnorm
+        from action_core.models.steps import predict_step
+
+        self._fold_pending = False
+        n = prepared["inputs"].shape[0]
+        with torch.inference_mode(False):  # the folded weights must be ordinary tensors
+            example = {
+                k: v[:1].clone() if isinstance(v, torch.Tensor) and v.shape[:1] == (n,) else v
+                for k, v in prepared.items()
+            }
+            try:
+                self.model, report = fold_batchnorm(self.model, lambda m: predict_step(m, example))
+            except FoldError as e:
+                logger.warning("%s; predicting with the unfolded model", e)
+            else:
+                logger.info(report.describe())
 
     def __repr__(self) -> str:
         return (

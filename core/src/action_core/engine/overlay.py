@@ -57,7 +57,7 @@ def write_overlay_video(
                         video.write(frame)
                 elif audio is not None:
                     waiting.append(packet)
-                if video.stream is not None and waiting:
+                if video.stream is not None and waiting and audio is not None:
                     for early in waiting:
                         audio.write(early)
                     waiting.clear()
@@ -120,11 +120,17 @@ class _VideoOut:
         image = frame.to_image()
         turns = round(frame.rotation) // 90 % 4
         if turns:
-            image = image.transpose([None, Image.ROTATE_90, Image.ROTATE_180, Image.ROTATE_270][turns])
+            image = image.transpose(
+                [None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270][
+                    turns
+                ]
+            )
         if self.stream is None:
             self._open(*image.size)
         if self.scale > 1:
-            image = image.resize((image.width * self.scale, image.height * self.scale), Image.NEAREST)
+            image = image.resize(
+                (image.width * self.scale, image.height * self.scale), Image.Resampling.NEAREST
+            )
         image = image.crop((0, 0, self.stream.width, self.stream.height))
         draw = ImageDraw.Draw(image)
         size = self.text_size

@@ -8,6 +8,7 @@ values left out, since TOML has no null) that round-trips through TOML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -58,6 +59,13 @@ def _in_range(
     return check
 
 
+def _flag_or_auto(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, bool) and value != "auto":
+        raise ConfigError(
+            f'{_where(instance, attribute)} = {value!r} is not allowed; choose true, false or "auto"'
+        )
+
+
 def _non_empty(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if not value:
         raise ConfigError(f"{_where(instance, attribute)} must not be empty")
@@ -87,6 +95,17 @@ def _check_pipeline(instance: Any, attribute: attrs.Attribute, value: list[dict[
                 f"{_where(instance, attribute)}[{position}] = {step!r} is not a pipeline step; "
                 'write each step as a table with a "type" key, e.g. {type = "Resize", scale = [-1, 256]}'
             )
+
+
+_FREEZE = re.compile(r"^(backbone|stages\s*<=\s*\d+)$")
+
+
+def _freeze_spec(instance: Any, attribute: attrs.Attribute, value: str | None) -> None:
+    if value is not None and not _FREEZE.match(value.strip()):
+        raise ConfigError(
+            f'{_where(instance, attribute)} = {value!r} is not allowed; use "backbone" or "stages<=N" '
+            "(the backbone's stem and first N stages)"
+        )
 
 
 def _part_table(instance: Any, attribute: attrs.Attribute, value: dict[str, Any] | None) -> None:
@@ -150,10 +169,16 @@ class DataConfig:
 
 @attrs.define(kw_only=True)
 class OptimConfig:
-    """``[optim]``: SGD with momentum or AdamW; ``grad_clip`` is a max L2 norm, ``None`` for no clipping."""
+    """``[optim]``: SGD with momentum or AdamW; ``grad_clip`` is a max L2 norm, ``None`` for no clipping.
+
+    ``backbone_lr_mult`` scales the learning rate of the model's backbone (MMAction2's ``paramwise_cfg``
+    ``custom_keys={"backbone": {"lr_mult": ...}}``): fine-tuning keeps learned features with a small
+    factor while the re-initialised head learns at ``lr``.
+    """
 
     type: str = attrs.field(default="sgd", validator=_one_of("sgd", "adam", "adamw"))
     lr: float = attrs.field(default=0.01, validator=_in_range(0.0, low_open=True))
+    backbone_lr_mult: float = attrs.field(default=1.0, validator=_in_range(0.0, low_open=True))
     momentum: float = attrs.field(default=0.9, validator=_in_range(0.0, 1.0, high_open=True))
     weight_decay: float = attrs.field(default=1e-4, validator=_in_range(0.0))
     no_decay_norm_bias: bool = False
@@ -200,15 +225,29 @@ class TrainConfig:
     killed run loses at most N iterations. ``tune_memory`` applies ``action_core.data.keep_freed_memory``
     in the training process (glibc keeps freed activations for reuse instead of page-faulting them in
     anew every step).
+
+    ``amp``, ``channels_last`` and ``compile`` default to ``"auto"``: the setting measured fastest on the
+    device the run uses (:mod:`action_core.hardware`; bf16 only where the hardware computes it natively),
+    logged once with the reason. A value given by hand is kept, with a warning where it was measured slower.
+
+    Fine-tuning: ``load_from`` names the weights the model starts from (a training checkpoint, a published
+    checkpoint name, an MMAction2 / PyTorchVideo / torchvision file or URL, through the registered
+    converters); a head whose class count differs is re-initialised. ``freeze`` keeps part of the model
+    fixed: ``"backbone"`` or ``"stages<=N"`` (the backbone's stem and its first N stages), in a resumed
+    run too; ``load_from`` applies to a fresh run only (a resumed run continues from its checkpoint).
+    ``keep_ckpts``: how many ``epoch_N.pth`` files stay (the newest; -1 keeps all); ``last.pth`` and ``best.pth`` always stay.
     """
 
     val_interval: int = attrs.field(default=1, validator=_in_range(0))
     ckpt_interval: int = attrs.field(default=1, validator=_in_range(0))
+    keep_ckpts: int = attrs.field(default=2, validator=_in_range(-1))
+    load_from: str | None = None
+    freeze: str | None = attrs.field(default=None, validator=_freeze_spec)
     ckpt_interval_iters: int = attrs.field(default=0, validator=_in_range(0))
     best_metric: str = attrs.field(default="top1", validator=_non_empty)
-    amp: str = attrs.field(default="none", validator=_one_of("none", "bf16", "fp16"))
-    channels_last: bool = False
-    compile: bool = False
+    amp: str = attrs.field(default="auto", validator=_one_of("auto", "none", "bf16", "fp16"))
+    channels_last: bool | str = attrs.field(default="auto", validator=_flag_or_auto)
+    compile: bool | str = attrs.field(default="auto", validator=_flag_or_auto)
     seed: int = 0
     log_interval: int = attrs.field(default=20, validator=_in_range(1))
     sync_bn: bool = False
@@ -221,12 +260,18 @@ class TestConfig:
 
     ``metrics = []`` is for a model whose predictions have no metric of their own (an intermediate stage,
     such as BSN's TEM): testing then only counts the samples.
+
+    ``fold_bn`` folds every batch norm that directly follows a convolution into it for testing and batch
+    prediction (:mod:`action_core.models.fuse`; checked against the eager model on the first sample,
+    refused with a warning where they differ). Testing also takes ``train.amp`` / ``train.channels_last`` /
+    ``train.compile`` (``"auto"``: what is fast on the device, :mod:`action_core.hardware`).
     """
 
     __test__ = False  # not a pytest test class despite its name
 
     average: str = attrs.field(default="score", validator=_one_of("score", "prob"))
     metrics: list[str] = attrs.field(factory=lambda: ["top1", "top5", "mean_class_accuracy"])
+    fold_bn: bool = True
 
 
 @attrs.define(kw_only=True)

@@ -5,14 +5,16 @@
 
 Files in the work dir (written by global rank 0 only): ``config.toml`` (the resolved config),
 ``last.pth`` (every epoch, and every ``train.ckpt_interval_iters`` iterations), ``epoch_N.pth`` (every
-``train.ckpt_interval`` epochs), ``best.pth`` (best ``train.best_metric`` on validation), ``log.jsonl``
+``train.ckpt_interval`` epochs; the newest ``train.keep_ckpts`` are kept), ``best.pth`` (best ``train.best_metric`` on validation), ``log.jsonl``
 (every logged scalar), ``tensorboard/`` (when installed), ``curves.png`` and, for recognizers,
 ``confusion_matrix.png``. See :mod:`action_core.engine.distributed` for single- and multi-node ``torchrun``
 commands.
 
 The loop is the same for every task: it calls the model's ``training_step`` and evaluates through its
 ``predict_step`` (:mod:`action_core.models.steps`), so recognizers and localizers share checkpoints, resume,
-DDP, mixed precision, run-time hooks and logs.
+DDP, mixed precision, run-time hooks and logs. Checkpoints are self-contained (config without
+initial-weights loading, class names, input spec, model type: :mod:`action_core.engine.checkpoint`), and a
+fresh run fine-tunes from ``train.load_from`` / freezes ``train.freeze`` (:mod:`action_core.engine.finetune`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import random
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -50,7 +52,9 @@ from action_core.engine.checkpoint import (
     find_resume_checkpoint,
     load_checkpoint,
     model_state_from_checkpoint,
+    prune_epoch_checkpoints,
     restore_rng_state,
+    run_meta,
     save_checkpoint,
 )
 from action_core.engine.distributed import (
@@ -60,6 +64,7 @@ from action_core.engine.distributed import (
     barrier,
     init_distributed,
 )
+from action_core.engine.finetune import Frozen, freeze, load_initial_weights
 from action_core.engine.inference import (
     Predictions,
     VideoPredictions,
@@ -71,6 +76,7 @@ from action_core.engine.schema import ExperimentConfig
 from action_core.engine.step_module import StepModule, prepare_batch
 from action_core.engine.workdir import WorkDirClaim, claim_work_dir
 from action_core.errors import ActionError, ConfigError
+from action_core.hardware import choose_speed
 from action_core.models.steps import model_task
 
 __all__ = ["NonFiniteLossError", "Trainer"]
@@ -139,7 +145,8 @@ class Trainer:
 
         seed_everything(train_cfg.seed)  # same initial weights on every rank, reproducible per seed
         if model is None:
-            self.model = build_model_from_config(cfg)
+            # Weights to fine-tune from replace whatever the model would start from: download nothing.
+            self.model = build_model_from_config(cfg, initial_weights=train_cfg.load_from is None)
         elif isinstance(model, nn.Module):
             self.model = model
         else:
@@ -163,13 +170,28 @@ class Trainer:
                     stacklevel=2,
                 )
         self.model.to(self.device)
-        if train_cfg.channels_last:
+        # amp / channels_last / compile: "auto" resolves to what is fast on this device (one log line says
+        # what and why); the config keeps "auto", so a resumed run on another machine decides anew.
+        self.speed = choose_speed(
+            self.device,
+            amp=train_cfg.amp,
+            channels_last=train_cfg.channels_last,
+            compile=train_cfg.compile,
+            log=self.is_main,
+        )
+        self.amp = str(self.speed.amp.value)
+        self.channels_last = bool(self.speed.channels_last.value)
+        if self.channels_last:
             _convert_memory_format(self.model)
+        self.frozen: Frozen | None = freeze(self.model, train_cfg.freeze) if train_cfg.freeze else None
         self.optimizer = build_optimizer(self.model, cfg.optim)
 
         batch_size = cfg.data.batch_size
         self.sampler = ResumableTrainSampler(
-            len(datasets["train"]), seed=train_cfg.seed, rank=self.rank, world_size=self.world_size
+            len(cast(Sized, datasets["train"])),
+            seed=train_cfg.seed,
+            rank=self.rank,
+            world_size=self.world_size,
         )
         self.train_loader = make_loader(
             datasets["train"],
@@ -182,13 +204,13 @@ class Trainer:
         self.scheduler = build_scheduler(
             self.optimizer, cfg.schedule, base_lr=cfg.optim.lr, iters_per_epoch=self.iters_per_epoch
         )
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=train_cfg.amp == "fp16")
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
         self.val_loader = None
         if "val" in datasets and train_cfg.val_interval > 0:
             val = datasets["val"]
             self.val_loader = make_loader(
                 val,
-                EvalShardSampler(len(val), rank=self.rank, world_size=self.world_size),
+                EvalShardSampler(len(cast(Sized, val)), rank=self.rank, world_size=self.world_size),
                 batch_size=batch_size,
                 workers=cfg.data.workers,
                 seed=train_cfg.seed,
@@ -200,9 +222,9 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = nn.parallel.DistributedDataParallel(self.train_model, device_ids=ids)
         self.eval_model: nn.Module = StepModule(self.model)
-        if train_cfg.compile:
-            self.train_model = torch.compile(self.train_model)
-            self.eval_model = torch.compile(self.eval_model)
+        if self.speed.compile.value:
+            self.train_model = cast(nn.Module, torch.compile(self.train_model))
+            self.eval_model = cast(nn.Module, torch.compile(self.eval_model))
         if self.rank > 0:
             seed_everything(train_cfg.seed + self.rank)  # different dropout / augmentation per rank
 
@@ -218,6 +240,7 @@ class Trainer:
         self.last_metrics: dict[str, float] = {}
         self.callbacks = CallbackList(list(callbacks))
         self._loggers_added = False
+        self.init_report: Any = None  # what train.load_from loaded (a ConversionReport), on a fresh run
 
     # ------------------------------------------------------------------ setup helpers
 
@@ -248,13 +271,9 @@ class Trainer:
             "best": dict(self.best),
             "history": {k: [list(p) for p in v] for k, v in self.history.items()},
             "last_metrics": dict(self.last_metrics),
-            "meta": {
-                "config": self.cfg.to_dict(),
-                "classes": list(self.classes) if self.classes is not None else None,
-                "multi_label": self.multi_label,
-                "world_size": self.world_size,
-                "batch_size": self.cfg.data.batch_size,
-            },
+            "meta": run_meta(
+                self.cfg, classes=self.classes, multi_label=self.multi_label, world_size=self.world_size
+            ),
         }
 
     def load_state_dict(self, state: Mapping[str, Any], *, source: str = "checkpoint") -> None:
@@ -308,6 +327,7 @@ class Trainer:
         interval = self.cfg.train.ckpt_interval
         if epoch_end and interval and self.epoch % interval == 0:
             atomic_copy(last, self.work_dir / f"epoch_{self.epoch}.pth")
+            prune_epoch_checkpoints(self.work_dir, self.cfg.train.keep_ckpts)
         if improved:
             atomic_copy(last, self.work_dir / "best.pth")
 
@@ -343,6 +363,8 @@ class Trainer:
             self.sampler.skip(self.batch_in_epoch * cfg.data.batch_size)
         self.train_loader.generator.manual_seed(cfg.train.seed * 100_003 + self.epoch * 1_009 + self.rank)
         self.train_model.train()
+        if self.frozen is not None:
+            self.frozen.set_eval()
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
         # a resumed epoch starts from the sums its checkpoint holds (counted once, on rank 0)
         total, count = self.epoch_loss_sum if self.rank == 0 else (0.0, 0)
@@ -361,9 +383,9 @@ class Trainer:
         try:
             for batch in bar:
                 prepared = prepare_batch(
-                    batch, self.device, model=self.model, channels_last=cfg.train.channels_last
+                    batch, self.device, model=self.model, channels_last=self.channels_last
                 )
-                with autocast(self.device, cfg.train.amp):
+                with autocast(self.device, self.amp):
                     losses = self.train_model(prepared, "train")
                 loss = losses["loss"]
                 self._stop_on_non_finite(loss, batch)
@@ -434,8 +456,8 @@ class Trainer:
             names,
             average=self.cfg.test.average,
             device=self.device,
-            amp=self.cfg.train.amp,
-            channels_last=self.cfg.train.channels_last,
+            amp=self.amp,
+            channels_last=self.channels_last,
             progress=self.progress,
             desc="val",
         )
@@ -490,8 +512,11 @@ class Trainer:
 
     def _fit(self, resume: str | os.PathLike[str] | None, claim: WorkDirClaim) -> dict[str, float]:
         cfg = self.cfg
+        resumed = self.resume(resume) if resume is not None else None
         if resume is not None:
-            claim.resumed(self, self.resume(resume))
+            claim.resumed(self, resumed)
+        if resumed is None and cfg.train.load_from is not None:
+            self.init_report = load_initial_weights(self.model, cfg.train.load_from)
         if self.is_main:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             _save_config(cfg, self.work_dir / "config.toml")

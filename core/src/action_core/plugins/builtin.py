@@ -70,6 +70,11 @@ def action_register_datasets(register: Register) -> None:
     register(
         "slowfast_list", "action_core.data.builders:slowfast_list", summary="PySlowFast / PyTorchVideo list"
     )
+    register(
+        "video_folder",
+        "action_core.datasets.folder:video_folder",
+        summary="your own videos: ROOT/<class>/<video> or a plain list, split by seed when unsplit",
+    )
 
 
 @hookimpl

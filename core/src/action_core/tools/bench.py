@@ -42,6 +42,7 @@ __all__ = [
     "check_mmaction2",
     "count_step_flops",
     "convert_memory_format",
+    "fold_for_bench",
     "input_shape_from_pipeline",
     "make_infer_step",
     "make_train_step",
@@ -255,7 +256,7 @@ def bench_data(dataset: Any, *, clips: int = 40, warmup: int = 2, seed: int = 0)
             if key in out:
                 base[key] = out[key]
         t2, c2 = time.perf_counter(), time.process_time()
-        imgs, naive_decoded = naive_decode(base["filename"], absolute)
+        imgs, naive_decoded = naive_decode(base["filename"], [int(i) for i in absolute])
         base.update(imgs=imgs, img_shape=tuple(imgs.shape[-2:]), original_shape=tuple(imgs.shape[-2:]))
         base.setdefault("num_crops", 1)
         _seed_all(clip_seed + 1)
@@ -406,8 +407,12 @@ class StepBenchResult:
                 f"calibrated peak ({precision}, {self.threads} threads): {measured} GFLOP/s; "
                 f"FLOPs per iteration: {per_iter}"
             )
-        if len(self.times) > 1:
-            ours, ref = self.times[0], self.times[1]
+        # every implementation against the last one (the reference), then the first two against each other
+        pairs = [(k, len(self.times) - 1) for k in range(len(self.times) - 1)]
+        if len(self.times) > 2:
+            pairs.append((0, 1))
+        for a, b in pairs:
+            ours, ref = self.times[a], self.times[b]
             lines.append(
                 f"ratio s/iter {ours.name} / {ref.name}: {ours.median / ref.median:.3f} "
                 f"(< 1: {ours.name} is faster; {ref.median / ours.median:.2f}x its speed); "
@@ -429,6 +434,21 @@ def convert_memory_format(model: nn.Module) -> nn.Module:
         elif param.ndim == 5:
             param.data = param.data.contiguous(memory_format=torch.channels_last_3d)
     return model
+
+
+def fold_for_bench(
+    net: nn.Module, batch: dict[str, Any], model: nn.Module, *, channels_last: bool, device: torch.device
+) -> nn.Module:
+    """``net`` with its batch norms folded as ``action-run test`` folds them, checked on the first sample of
+    ``batch`` (laid out as ``model`` takes its inputs); prints what was folded."""
+    from action_core.engine.inference import batch_inputs, fold_views, to_model_layout
+    from action_core.models.fuse import fold_batchnorm
+
+    inputs, _, _ = fold_views(batch_inputs(batch, device))
+    example = to_model_layout(inputs[:1].contiguous(), model, channels_last)
+    folded, report = fold_batchnorm(net, lambda m: m(example))
+    print(report.describe())
+    return folded
 
 
 StepFn = Callable[[torch.Tensor, torch.Tensor], None]
@@ -530,7 +550,7 @@ def bench_steps(
             batch = next(batches)
         except StopIteration as e:
             raise BenchError(f"the data ran out after {i} batches; lower --iters/--warmup") from e
-        inputs, n, views = fold_views(batch_inputs(batch, device))
+        inputs, n, views = fold_views(batch_inputs(dict(batch), device))
         target = torch.as_tensor(batch["label"]).to(device, non_blocking=True)
         if views > 1:
             target = target.repeat_interleave(views, dim=0)
@@ -683,6 +703,10 @@ def build_mmaction2_reference(
             f"{', '.join(sorted(MMACTION2_CONFIGS))}"
         )
     import mmaction
+    import mmaction.utils.dependency
+
+    # its multimodal models import names that transformers 5 removed; no recognizer needs them
+    mmaction.utils.dependency.WITH_MULTIMODAL = False
     from mmaction.registry import MODELS
     from mmaction.structures import ActionDataSample
     from mmaction.utils import register_all_modules

@@ -57,7 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--window", help="timeline window: frames (16) or seconds (2s); default the model's clip")
     p.add_argument("--stride", help="timeline step between windows (default a quarter of the window)")
     p.add_argument("--smooth", type=int, default=3, help="timeline moving average, in windows (default 3)")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="how much uvicorn logs (default: info)",
+    )
     return p
 
 

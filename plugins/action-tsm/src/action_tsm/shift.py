@@ -11,11 +11,14 @@ __all__ = ["TemporalShiftConv2d", "temporal_max_pool", "temporal_shift"]
 
 
 def _shift(x: torch.Tensor, num_segments: int, shift_div: int, *, reverse: bool) -> torch.Tensor:
-    """Shift without autograd bookkeeping: one output allocation, three block copies, two zero fills."""
+    """Shift without autograd bookkeeping: one output allocation, three block copies, two zero fills.
+
+    The output keeps the input's memory format (splitting the outermost dimension is a view in both), so a
+    ``channels_last`` network gets no layout conversion before its next convolution."""
     nt, c, h, w = x.shape
     fold = c // shift_div
-    x = x.reshape(nt // num_segments, num_segments, c, h * w)
-    out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    x = x.unflatten(0, (nt // num_segments, num_segments))
+    out = torch.empty_like(x)
     # forward: channels [0, fold) take t + 1, [fold, 2 fold) take t - 1; reverse undoes it (the adjoint)
     up, down = (slice(1, None), slice(None, -1))
     first, second = (up, down) if not reverse else (down, up)
@@ -24,7 +27,7 @@ def _shift(x: torch.Tensor, num_segments: int, shift_div: int, *, reverse: bool)
     out[:, first, fold : 2 * fold] = x[:, second, fold : 2 * fold]
     out[:, 0 if not reverse else -1, fold : 2 * fold] = 0
     out[:, :, 2 * fold :] = x[:, :, 2 * fold :]
-    return out.view(nt, c, h, w)
+    return out.flatten(0, 1)
 
 
 class _TemporalShift(torch.autograd.Function):
