@@ -210,7 +210,8 @@ def main() -> None:
         child = tmp / "mm_child.py"
         child.write_text(MM_CHILD)
         inferencer.predict_video(videos[0])  # warm-up, as the MMAction2 side does
-        print(f"ours: {inferencer!r}, pipeline {[s['type'] for s in inferencer.pipeline_steps]}")
+        steps = [s["type"] for s in inferencer.pipeline_steps]
+        print(f"ours: {inferencer!r}, channels_last={inferencer.channels_last}, pipeline {steps}")
         print(f"MMAction2: {config.name}, decoder {args.mm_decoder}; load average {os.getloadavg()}")
         totals = {"ours": [0, 0.0], "mmaction2": [0, 0.0]}
         for repeat in range(args.repeats):
