@@ -150,6 +150,8 @@ _NAMES: dict[str, str] = {
     "plugin_callbacks": "action_core.engine.commands",
     "experiment_of_checkpoint": "action_core.engine.commands",
     "build_model_from_config": "action_core.engine.builders",
+    "views_pipeline": "action_core.engine.inference",
+    "without_downloads": "action_core.models.compose",
     "dist_info": "action_core.engine.distributed",
     "barrier": "action_core.engine.distributed",
     "build_dataset_from_config": "action_core.engine.builders",
@@ -224,6 +226,7 @@ _RENAMED: dict[str, tuple[str, str]] = {
     "build_adapter_dataset": ("action_core.datasets.building", "build_dataset"),
     "run_cli": ("action_core.cli.main", "main"),
     "TIMELINE_SCHEMA": ("action_core.apps.timeline", "SCHEMA"),
+    "evaluate_checkpoint": ("action_core.engine.inference", "test"),
 }
 
 __all__ = sorted([*_NAMES, *_RENAMED])

@@ -258,7 +258,7 @@ CASES = [
         r"cannot open '.*notes.mp4'.*not a video",
     ),
     Case("video-audio-only", lambda b: _predict(CORPUS / "audio_only.m4a", b), 2, r"has no video stream"),
-    Case("video-folder", lambda b: _predict(b.box, b), 2, r"is a directory, not a video file"),
+    Case("video-folder", lambda b: _predict(b.box, b), 2, r"several videos, a folder or a list need --out"),
     Case("video-no-decoder", _no_decoder, 2, r"no decoder for its video stream"),
     Case("video-smaller-than-crop", _tiny_video, 2, r"tiny.mp4'?: CenterCrop 56x56 exceeds the 16x16 clip"),
     Case(
@@ -373,7 +373,7 @@ CASES = [
         "checkpoint-missing",
         lambda b: ["predict", str(b.clip), "--checkpoint", str(b.box / "no.pth")],
         2,
-        r"checkpoint '.*no.pth' does not exist",
+        r"'.*no.pth' is neither a checkpoint file nor a published checkpoint",
     ),
     Case(
         "checkpoint-pickled",
@@ -387,7 +387,7 @@ CASES = [
         "checkpoint-without-config",
         _checkpoint_without_config,
         2,
-        r"does not carry its config; pass .*--config",
+        r"bare.pth' does not carry its config .*give the config or preset it was trained with",
     ),
     # archives
     Case(

@@ -19,13 +19,17 @@ import pytest
 import torch
 from tsm_fixture_weights import fixture_state_dict
 
-from action_core.api import ExperimentConfig, load_source, load_weights
-from action_core.data.samplers import SampleFrames
-from action_core.engine import inference
-from action_core.engine.builders import build_model_from_config
-from action_core.engine.checkpoint import save_checkpoint
-from action_core.engine.inference import views_pipeline
-from action_core.models.compose import without_downloads
+from action_core.api import (
+    ExperimentConfig,
+    build,
+    build_model_from_config,
+    evaluate_checkpoint,
+    load_source,
+    load_weights,
+    save_checkpoint,
+    views_pipeline,
+    without_downloads,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PRESET = "tsm_r50_1x1x8_50e_kinetics400_rgb"
@@ -53,7 +57,7 @@ def test_the_views_pipeline_is_mmaction2s(reference):
     steps = views_pipeline(cfg, "10x3")
     assert steps[0]["num_clips"] == 80 and steps[0]["num_views"] == 10
     assert steps[2:4] == [{"type": "Resize", "scale": [-1, 56]}, {"type": "ThreeCrop", "crop_size": 56}]
-    sampled = SampleFrames(clip_len=1, num_clips=80, test_mode=True, num_views=10)(
+    sampled = build("transform", "SampleFrames", clip_len=1, num_clips=80, test_mode=True, num_views=10)(
         {"total_frames": 24, "start_index": 0}
     )
     np.testing.assert_array_equal(sampled["frame_inds"], reference["frame_inds"])
@@ -76,7 +80,7 @@ def test_tsm_r50_10x3_score_equals_mmaction2(reference, tmp_path):
     checkpoint = save_checkpoint({"model": model.state_dict()}, tmp_path / "tsm.pth")
 
     out = tmp_path / "results.json"
-    inference.test(cfg, checkpoint, views="10x3", out=out, device="cpu")
+    evaluate_checkpoint(cfg, checkpoint, views="10x3", out=out, device="cpu")
     (sample,) = json.loads(out.read_text())["samples"]
     np.testing.assert_allclose(sample["probs"], reference["probs"], rtol=0, atol=1e-4)
 

@@ -108,10 +108,15 @@ def predict_main(argv: list[str]) -> int:
         and not Path(args.inputs[0]).is_dir()
         and Path(args.inputs[0]).suffix.lower() not in LIST_SUFFIXES
     )
+    from action_core.errors import ConfigError
+
+    named = " ".join(repr(str(item)) for item in args.inputs[:3]) + (" ..." if len(args.inputs) > 3 else "")
     if not single and args.out is None:
-        parser.error("several videos, a folder or a list need --out RESULTS.jsonl")
+        raise ConfigError(
+            f"{named}: several videos, a folder or a list need --out RESULTS.jsonl (one JSON line per video)"
+        )
     if args.out_video and not single:
-        parser.error("--out-video draws the labels of one video; give one video")
+        raise ConfigError(f"{named}: --out-video draws the labels of one video; give one video")
     inferencer = build_inferencer(args)
     if single and args.out is None:
         prediction = inferencer.predict_video(args.inputs[0], features=args.features)
