@@ -11,6 +11,7 @@ import pytest
 import torch
 from colourparts import (
     CLASSES,
+    PIPELINE,
     ColourRecognizer,
     config_dict,
     save_colour_checkpoint,
@@ -210,3 +211,16 @@ def test_the_model_gets_inputs_in_its_own_memory_format_and_the_same_answers(
     np.testing.assert_allclose(np.stack(answers[True]), np.stack(answers[False]), atol=1e-6)
     with pytest.raises(ConfigError, match="channels_last = 'yes'"):
         make_inferencer(channels_last="yes")
+
+
+@pytest.mark.parametrize(("views", "clips"), [("1x1", 4), ("2x3", 8)])
+def test_views_keep_a_2d_models_trained_segments_in_every_clip(views: str, clips: int) -> None:
+    # A TSM-style recipe: training samples 4 segments of one frame; the shift needs 4 frames per clip.
+    segments = [{"type": "SampleFrames", "clip_len": 1, "frame_interval": 1, "num_clips": 4}]
+    test = [{**segments[0], "test_mode": True}, *PIPELINE[1:]]
+    cfg = ExperimentConfig.from_dict(
+        config_dict(train={"split": "train", "pipeline": segments}, test={"split": "test", "pipeline": test})
+    )
+    inferencer = Inferencer(ColourRecognizer(), cfg, classes=CLASSES, views=views)
+    assert inferencer.pipeline_steps[0]["num_clips"] == clips
+    assert make_inferencer().with_views(views).pipeline_steps[0]["num_clips"] == int(views[0])  # 3D: clips

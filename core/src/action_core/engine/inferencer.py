@@ -264,7 +264,7 @@ class Inferencer:
         fold_bn: bool = True,
     ) -> None:
         from action_core.data.pipeline import build_pipeline
-        from action_core.engine.inference import apply_views, pick_device
+        from action_core.engine.inference import pick_device, views_pipeline
         from action_core.hardware import choose_amp, choose_channels_last
         from action_core.models.steps import model_task
 
@@ -303,7 +303,8 @@ class Inferencer:
                 f"the config of {source or 'this model'} has no data.test.pipeline; the Inferencer needs the "
                 "test pipeline to sample, resize and normalise frames"
             )
-        self.pipeline_steps = apply_views(steps, views) if views is not None else [dict(s) for s in steps]
+        # views_pipeline keeps a 2D model's trained segment count in every clip (TSM's shift needs it)
+        self.pipeline_steps = views_pipeline(cfg, views) if views is not None else [dict(s) for s in steps]
         self.pipeline = build_pipeline(self.pipeline_steps)
         self.short_side = self.pipeline.media_options.get("short_side")
         self.model = model.to(self.device).eval()
@@ -399,12 +400,14 @@ class Inferencer:
         import copy
 
         from action_core.data.pipeline import build_pipeline
-        from action_core.engine.inference import apply_views
+        from action_core.engine.inference import views_pipeline
 
         other = copy.copy(self)
         steps = self.cfg.data.test.pipeline
         other.views = views
-        other.pipeline_steps = apply_views(steps, views) if views is not None else [dict(s) for s in steps]
+        other.pipeline_steps = (
+            views_pipeline(self.cfg, views) if views is not None else [dict(s) for s in steps]
+        )
         other.pipeline = build_pipeline(other.pipeline_steps)
         other.short_side = other.pipeline.media_options.get("short_side")
         return other
