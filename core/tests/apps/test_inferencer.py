@@ -215,9 +215,10 @@ def test_the_model_gets_inputs_in_its_own_memory_format_and_the_same_answers(
 
 @pytest.mark.parametrize(("views", "clips"), [("1x1", 4), ("2x3", 8)])
 def test_views_keep_a_2d_models_trained_segments_in_every_clip(views: str, clips: int) -> None:
-    # A TSM-style recipe: training samples 4 segments of one frame; the shift needs 4 frames per clip.
+    # A 2D recipe trained on 4 segments of one frame (TSM's shift needs 4 frames per clip) whose test
+    # pipeline samples 8: a view holds the trained 4, as `action-run test --views` makes it.
     segments = [{"type": "SampleFrames", "clip_len": 1, "frame_interval": 1, "num_clips": 4}]
-    test = [{**segments[0], "test_mode": True}, *PIPELINE[1:]]
+    test = [{**segments[0], "num_clips": 8, "test_mode": True}, *PIPELINE[1:]]
     cfg = ExperimentConfig.from_dict(
         config_dict(train={"split": "train", "pipeline": segments}, test={"split": "test", "pipeline": test})
     )
