@@ -44,8 +44,10 @@ logger = logging.getLogger("action_core.hardware")
 # Measured slowdowns (training step, this project's benchmarks; docs/benchmarks*.md).
 BF16_EMULATED_SLOWDOWN = {"avx512": 1.5, "avx2": 14.8}
 CHANNELS_LAST_FP32_CPU_SLOWDOWN = 1.08
-# Inference in fp32 on AVX-512 (2D CNNs): eager TSM-R50, batch 8, channels-last against contiguous (CPU time).
-CHANNELS_LAST_INFER_CPU_SPEEDUP = {"avx512": 1.29}
+# Inference in fp32, channels-last against contiguous (CPU time), by convolution dimensions and CPU kind:
+# 2D, eager TSM-R50, batch 8; 3D, batch norms folded, batch 4, every 3D-CNN family from C3D (1.21x) to X3D-M
+# (2.76x); the 3D transformers (Swin, MViT, VideoMAE) are within 0.99-1.06x (docs/benchmarks-speed.md).
+CHANNELS_LAST_INFER_CPU_SPEEDUP = {2: {"avx512": "1.29x"}, 3: {"avx512": "1.21-2.76x"}}
 COMPILE_REASON = {
     "cpu": "torch.compile measured no faster on the CPU (TSM-R50 inference 1.01x, docs/benchmarks-speed.md) "
     "and costs minutes of compilation",
@@ -172,11 +174,12 @@ def decide_amp(caps: Capabilities, requested: str = "auto") -> Choice:
     return Choice("none", f"no mixed precision is set up for {caps.device_type}")
 
 
-def _cl_infer_speedup(caps: Capabilities, amp: str, task: str, conv_dims: int) -> float | None:
-    """The measured channels-last speed-up of fp32 inference of 2D CNNs on this CPU kind, if any."""
-    if caps.device_type != "cpu" or amp != "none" or task != "infer" or conv_dims != 2:
+def _cl_infer_speedup(caps: Capabilities, amp: str, task: str, conv_dims: int) -> str | None:
+    """The measured channels-last speed-up of fp32 inference of ``conv_dims``-D models on this CPU kind, if
+    any."""
+    if caps.device_type != "cpu" or amp != "none" or task != "infer":
         return None
-    return CHANNELS_LAST_INFER_CPU_SPEEDUP.get(caps.kind)
+    return CHANNELS_LAST_INFER_CPU_SPEEDUP.get(conv_dims, {}).get(caps.kind)
 
 
 def decide_channels_last(
@@ -199,7 +202,9 @@ def decide_channels_last(
     if caps.device_type == "cpu" and amp == "bf16" and caps.native_bf16:
         return Choice(True, "measured 2.3-2.8x faster with native bf16 on the CPU")
     if speedup is not None:
-        return Choice(True, f"measured {speedup:.2f}x faster for 2D-CNN inference in fp32 on {caps.kind}")
+        return Choice(
+            True, f"measured {speedup} faster for {conv_dims}D-model inference in fp32 on {caps.kind}"
+        )
     if caps.device_type == "cpu":
         return Choice(False, f"measured {CHANNELS_LAST_FP32_CPU_SLOWDOWN:.2f}x slower on the CPU in fp32")
     return Choice(False, f"not measured on {caps.device_type}")

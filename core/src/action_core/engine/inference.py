@@ -585,6 +585,7 @@ def test(
         channels_last=cfg.train.channels_last,
         compile=cfg.train.compile,
         fold_bn=cfg.test.fold_bn,
+        tune_memory=cfg.train.tune_memory,
         log=info.is_main,
     )
     results, predictions = evaluate_model(

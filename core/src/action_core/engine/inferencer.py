@@ -309,8 +309,15 @@ class Inferencer:
         self.short_side = self.pipeline.media_options.get("short_side")
         self.model = model.to(self.device).eval()
         self._fold_pending = bool(fold_bn)
-        if self.channels_last and getattr(model, "input_format", "") != "NCTHW":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        if self.channels_last:
+            from action_core.engine.fastpath import convert_memory_format
+
+            convert_memory_format(self.model)
+        if cfg.train.tune_memory:
+            from action_core.data import keep_freed_memory
+
+            # as the trainer does: each batch of clips frees and reallocates hundreds of MB of activations
+            keep_freed_memory()
         num_classes = self._num_classes(model, cfg)
         if classes is not None and len(classes) != num_classes:
             raise ConfigError(

@@ -223,8 +223,8 @@ class TrainConfig:
     ``val_interval`` / ``ckpt_interval`` are in epochs (0 turns them off; ``last.pth`` is written every
     epoch regardless), ``ckpt_interval_iters`` additionally refreshes ``last.pth`` every N iterations so a
     killed run loses at most N iterations. ``tune_memory`` applies ``action_core.data.keep_freed_memory``
-    in the training process (glibc keeps freed activations for reuse instead of page-faulting them in
-    anew every step).
+    in the training process, and in ``test``, ``predict`` and the Inferencer (glibc keeps freed activations
+    for reuse instead of page-faulting them in anew every step or batch).
 
     ``amp``, ``channels_last`` and ``compile`` default to ``"auto"``: the setting measured fastest on the
     device the run uses (:mod:`action_core.hardware`; bf16 only where the hardware computes it natively),
