@@ -94,7 +94,7 @@ def test_forced_bf16_warns_only_without_native_bf16(kind: str, slowdown: str) ->
     ("kind", "task", "conv_dims", "expected", "forcing_warns"),
     [
         ("avx512", "infer", 2, True, False),  # measured 1.29x faster (TSM-R50 inference)
-        ("avx512", "infer", 3, True, False),  # measured 1.21-2.76x faster (3D CNNs, folded)
+        ("avx512", "infer", 3, True, False),  # measured 1.10-2.37x faster (3D CNNs, folded)
         ("avx2", "infer", 3, False, False),
         ("avx512", "train", 2, False, True),  # the training step was measured slower
         ("avx2", "infer", 2, False, False),

@@ -45,9 +45,9 @@ logger = logging.getLogger("action_core.hardware")
 BF16_EMULATED_SLOWDOWN = {"avx512": 1.5, "avx2": 14.8}
 CHANNELS_LAST_FP32_CPU_SLOWDOWN = 1.08
 # Inference in fp32, channels-last against contiguous (CPU time), by convolution dimensions and CPU kind:
-# 2D, eager TSM-R50, batch 8; 3D, batch norms folded, batch 4, every 3D-CNN family from C3D (1.21x) to X3D-M
-# (2.76x); the 3D transformers (Swin, MViT, VideoMAE) are within 0.99-1.06x (docs/benchmarks-speed.md).
-CHANNELS_LAST_INFER_CPU_SPEEDUP = {2: {"avx512": "1.29x"}, 3: {"avx512": "1.21-2.76x"}}
+# 2D, eager TSM-R50, batch 8; 3D, batch norms folded, batch 4, every 3D-CNN family from SlowOnly (1.10x) to
+# X3D-M (2.37x); the 3D transformers (Swin, MViT, VideoMAE) are within 0.99-1.06x (docs/benchmarks-speed.md).
+CHANNELS_LAST_INFER_CPU_SPEEDUP = {2: {"avx512": "1.29x"}, 3: {"avx512": "1.10-2.37x"}}
 COMPILE_REASON = {
     "cpu": "torch.compile measured no faster on the CPU (TSM-R50 inference 1.01x, docs/benchmarks-speed.md) "
     "and costs minutes of compilation",
