@@ -239,7 +239,7 @@ def test_bench_steps_on_synthetic_data(tiny_plugin, config: Path, mode: str, cap
     # of a 2D model on AVX-512 (measured faster), contiguous otherwise
     native = hardware.native_bf16()
     precision = "bf16 autocast" if native else "fp32"
-    infer_cl = mode == "infer" and hardware.cpu_kind() in hardware.CHANNELS_LAST_INFER_CPU_SPEEDUP[2]
+    infer_cl = mode == "infer" and hardware.cpu_kind() in hardware.CHANNELS_LAST_CPU_SPEEDUP[("infer", 2)]
     fmt = "channels_last" if native or infer_cl else "contiguous"
     assert "device cpu" in out and f"precision {precision}" in out and f"memory format {fmt}" in out
     # 2D model: (N, T, C, H, W) with T = 4 segments and the 24-pixel crop of the config.

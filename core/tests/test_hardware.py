@@ -56,9 +56,13 @@ def test_forcing_bf16_or_channels_last_on_this_cpu_warns_with_the_slowdown(
         settings = hardware.choose_speed(CPU, channels_last=True)
         assert settings.amp.value == "none" and settings.channels_last.value is True
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 2
+    # channels-last for a 2D training step: measured slower on AVX2; on AVX-512 faster or slower by input size
+    measured = {**hardware.CHANNELS_LAST_CPU_SPEEDUP, **hardware.CHANNELS_LAST_CPU_MIXED}.get(
+        ("train", 2), {}
+    )
+    assert len(warnings) == (1 if kind in measured else 2)
     assert f"measured {expected:.1f}x slower than fp32" in warnings[0] and kind in warnings[0]
-    assert "measured 1.08x slower" in warnings[1]
+    assert kind in measured or "measured 1.08x slower" in warnings[1]
 
 
 @pytest.mark.parametrize(
@@ -96,7 +100,16 @@ def test_forced_bf16_warns_only_without_native_bf16(kind: str, slowdown: str) ->
         ("avx512", "infer", 2, True, False),  # measured 1.29x faster (TSM-R50 inference)
         ("avx512", "infer", 3, True, False),  # measured 1.10-2.37x faster (3D CNNs, folded)
         ("avx2", "infer", 3, False, False),
-        ("avx512", "train", 2, False, True),  # the training step was measured slower
+        ("avx512", "train", 3, True, False),  # measured 1.12-1.85x faster (I3D, SlowFast, X3D steps)
+        (
+            "avx512",
+            "train",
+            2,
+            False,
+            False,
+        ),  # faster for TSM-R50, slower for TSM-R18 at 56 px: off, no warning
+        ("avx2", "train", 2, False, True),  # the training step was measured slower
+        ("avx2", "train", 3, False, True),
         ("avx2", "infer", 2, False, False),
     ],
 )

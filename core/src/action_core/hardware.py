@@ -4,8 +4,9 @@
 gradient scaler) on other CUDA devices, bf16 on CPUs with native bf16 arithmetic (AVX-512 BF16 or AMX) and
 fp32 on every other CPU: there bf16 is emulated and measured 1.5x (AVX-512 without BF16) to 14.8x (AVX2)
 slower than fp32 for a training step. ``channels_last = "auto"`` turns the channels-last memory format on
-where it was measured to help: CUDA, CPUs running native bf16, and fp32 inference of 2D CNNs on AVX-512
-(TSM-R50 1.29x); for CPU training in fp32 it was measured slower (TSM-R50 step 1.08x slower on AVX2). ``compile = "auto"`` leaves ``torch.compile`` off (see
+where it was measured to help: CUDA, CPUs running native bf16, and in fp32 on AVX-512 inference (2D and 3D
+CNNs) and 3D-CNN training (:data:`CHANNELS_LAST_CPU_SPEEDUP`); for CPU training in fp32 it was measured
+slower on AVX2 (TSM-R50 step 1.08x slower). ``compile = "auto"`` leaves ``torch.compile`` off (see
 :data:`COMPILE_REASON`). Choosing a setting by hand where it is slower logs a warning that says by how much.
 
 The decisions are pure functions of a :class:`Capabilities` record (:func:`decide_amp`,
@@ -44,10 +45,20 @@ logger = logging.getLogger("action_core.hardware")
 # Measured slowdowns (training step, this project's benchmarks; docs/benchmarks*.md).
 BF16_EMULATED_SLOWDOWN = {"avx512": 1.5, "avx2": 14.8}
 CHANNELS_LAST_FP32_CPU_SLOWDOWN = 1.08
-# Inference in fp32, channels-last against contiguous (CPU time), by convolution dimensions and CPU kind:
-# 2D, eager TSM-R50, batch 8; 3D, batch norms folded, batch 4, every 3D-CNN family from SlowOnly (1.10x) to
-# X3D-M (2.37x); the 3D transformers (Swin, MViT, VideoMAE) are within 0.99-1.06x (docs/benchmarks-speed.md).
-CHANNELS_LAST_INFER_CPU_SPEEDUP = {2: {"avx512": "1.29x"}, 3: {"avx512": "1.10-2.37x"}}
+# fp32 on a CPU, channels-last against contiguous (CPU time), by task, convolution dimensions and CPU kind
+# (docs/benchmarks-speed.md). Inference: 2D, eager TSM-R50, batch 8; 3D, batch norms folded, batch 4, every
+# 3D-CNN family from SlowOnly (1.10x) to X3D-M (2.37x), the 3D transformers within 0.99-1.06x. Training step,
+# batch 2: I3D-R50 and SlowFast-R50 1.12x, X3D-S 1.85x.
+CHANNELS_LAST_CPU_SPEEDUP = {
+    ("infer", 2): {"avx512": "1.29x"},
+    ("infer", 3): {"avx512": "1.10-2.37x"},
+    ("train", 3): {"avx512": "1.12-1.85x"},
+}
+# Measured both ways, so left off without a warning: a 2D training step on AVX-512 is 1.15x faster for
+# TSM-R50 at 224 px and 1.09x slower for TSM-R18 at 56 px.
+CHANNELS_LAST_CPU_MIXED = {
+    ("train", 2): {"avx512": "1.15x faster for TSM-R50 at 224 px, 1.09x slower at 56 px"}
+}
 COMPILE_REASON = {
     "cpu": "torch.compile measured no faster on the CPU (TSM-R50 inference 1.01x, docs/benchmarks-speed.md) "
     "and costs minutes of compilation",
@@ -174,12 +185,11 @@ def decide_amp(caps: Capabilities, requested: str = "auto") -> Choice:
     return Choice("none", f"no mixed precision is set up for {caps.device_type}")
 
 
-def _cl_infer_speedup(caps: Capabilities, amp: str, task: str, conv_dims: int) -> str | None:
-    """The measured channels-last speed-up of fp32 inference of ``conv_dims``-D models on this CPU kind, if
-    any."""
-    if caps.device_type != "cpu" or amp != "none" or task != "infer":
+def _cl_cpu_measured(caps: Capabilities, amp: str, task: str, conv_dims: int, table: dict) -> str | None:
+    """What ``table`` holds for channels-last in fp32 on this CPU kind for ``task`` and ``conv_dims``."""
+    if caps.device_type != "cpu" or amp != "none":
         return None
-    return CHANNELS_LAST_INFER_CPU_SPEEDUP.get(conv_dims, {}).get(caps.kind)
+    return table.get((task, conv_dims), {}).get(caps.kind)
 
 
 def decide_channels_last(
@@ -187,26 +197,32 @@ def decide_channels_last(
 ) -> Choice:
     """Whether to use the channels-last memory format at precision ``amp`` (already resolved) for ``task``
     (``"train"`` or ``"infer"``) of a model with ``conv_dims``-D convolutions (2: frames, 3: clips)."""
-    speedup = _cl_infer_speedup(caps, amp, task, conv_dims)
+    speedup = _cl_cpu_measured(caps, amp, task, conv_dims, CHANNELS_LAST_CPU_SPEEDUP)
+    mixed = _cl_cpu_measured(caps, amp, task, conv_dims, CHANNELS_LAST_CPU_MIXED)
     if requested != "auto":
         warning = None
-        # the measured slowdown is a training step's; inference layouts are measured faster or not at all
-        if requested is True and caps.device_type == "cpu" and amp == "none" and task == "train":
+        # the measured slowdown is a training step's (AVX2); inference layouts are measured faster or not at all
+        cpu_fp32_train = caps.device_type == "cpu" and amp == "none" and task == "train"
+        if requested is True and cpu_fp32_train and speedup is None and mixed is None:
             warning = (
                 f"channels_last = true on a CPU in fp32: measured {CHANNELS_LAST_FP32_CPU_SLOWDOWN:.2f}x "
-                "slower (TSM-R50 training step); use channels_last = auto"
+                "slower (TSM-R50 training step, AVX2); use channels_last = auto"
             )
         return Choice(bool(requested), "as configured", warning)
     if caps.device_type == "cuda":
         return Choice(True, "faster for convolutions on CUDA")
     if caps.device_type == "cpu" and amp == "bf16" and caps.native_bf16:
         return Choice(True, "measured 2.3-2.8x faster with native bf16 on the CPU")
+    what = "inference" if task == "infer" else "training"
     if speedup is not None:
-        return Choice(
-            True, f"measured {speedup} faster for {conv_dims}D-model inference in fp32 on {caps.kind}"
-        )
+        return Choice(True, f"measured {speedup} faster for {conv_dims}D-model {what} in fp32 on {caps.kind}")
+    if mixed is not None:
+        return Choice(False, f"{conv_dims}D-model {what} in fp32 on {caps.kind}: measured {mixed}")
     if caps.device_type == "cpu":
-        return Choice(False, f"measured {CHANNELS_LAST_FP32_CPU_SLOWDOWN:.2f}x slower on the CPU in fp32")
+        return Choice(
+            False,
+            f"measured {CHANNELS_LAST_FP32_CPU_SLOWDOWN:.2f}x slower on the CPU in fp32 (AVX2 training)",
+        )
     return Choice(False, f"not measured on {caps.device_type}")
 
 

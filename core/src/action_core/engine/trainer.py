@@ -172,12 +172,15 @@ class Trainer:
         self.model.to(self.device)
         # amp / channels_last / compile: "auto" resolves to what is fast on this device (one log line says
         # what and why); the config keeps "auto", so a resumed run on another machine decides anew.
+        from action_core.engine.fastpath import conv_dims
+
         self.speed = choose_speed(
             self.device,
             amp=train_cfg.amp,
             channels_last=train_cfg.channels_last,
             compile=train_cfg.compile,
             log=self.is_main,
+            conv_dims=conv_dims(self.model),
         )
         self.amp = str(self.speed.amp.value)
         self.channels_last = bool(self.speed.channels_last.value)
